@@ -1,0 +1,52 @@
+/**
+ * One error type for the whole toolkit. `code` is stable (RAC_<AREA>_<REASON>) and is what the
+ * two translators (exit code, HTTP status) look at; `message` is for a person to act on.
+ */
+export class AppError extends Error {
+  readonly code: string;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Exit codes of the CLI, design §4.1. */
+export const ExitCode = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  inputRejected: 3,
+  capacityRefused: 4,
+  partialFailure: 5,
+  upstreamUnavailable: 6,
+  planStale: 7,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The one place that maps an error code to a CLI exit code. */
+export function exitCodeFor(code: string): ExitCode {
+  if (code.startsWith('RAC_USAGE_') || code.startsWith('RAC_CONFIG_') || code.startsWith('RAC_POLICY_'))
+    return ExitCode.usage;
+  if (code.startsWith('RAC_ROSTER_')) return ExitCode.inputRejected;
+  if (code === 'RAC_CAPACITY_REFUSED') return ExitCode.capacityRefused;
+  if (code === 'RAC_APPLY_PARTIAL') return ExitCode.partialFailure;
+  if (code === 'RAC_PLAN_STALE') return ExitCode.planStale;
+  if (
+    code === 'RAC_LDAP_UNAVAILABLE' ||
+    code === 'RAC_LDAP_TIMEOUT' ||
+    code === 'RAC_LDAP_INVALID_CREDENTIALS' ||
+    code === 'RAC_LDAP_TLS' ||
+    code === 'RAC_GATEWAY_UNAVAILABLE' ||
+    code === 'RAC_SSH_HOST_KEY_MISMATCH'
+  )
+    return ExitCode.upstreamUnavailable;
+  return ExitCode.unexpected;
+}
