@@ -1,0 +1,187 @@
+import type { ConnectionOptions } from 'node:tls';
+import { Attribute, Change, Client, type Entry, EqualityFilter, OrFilter } from 'ldapts';
+import { normalizeDn } from '../../core/dn.ts';
+import type { DirectoryPerson, ObservedMemberships } from '../../core/plan/plan.ts';
+import type { Secret } from '../../core/secret.ts';
+import { TIERS, type Tier } from '../../core/tiers.ts';
+import type { Directory } from '../../ports.ts';
+import { toLdapAppError } from './errors.ts';
+
+export interface LdapDirectoryOptions {
+  url: string;
+  bindDn: string;
+  bindPassword: Secret;
+  usersBase: string;
+  groups: Readonly<Record<Tier, string>>;
+  timeoutMs: number;
+  pageSize: number;
+  starttls?: boolean;
+  /** PEM of the CA that signed the server's certificate (ldaps:// or StartTLS). */
+  ca?: string | Buffer;
+}
+
+const PERSON_ATTRIBUTES = ['uid', 'cn', 'displayName', 'ou', 'departmentNumber', 'title', 'sshPublicKey'];
+/** uids per OR filter: slapd evaluates each term through the uid index. */
+const UIDS_PER_SEARCH = 500;
+const PARALLEL_SEARCHES = 4;
+
+/**
+ * Directory over one bound ldapts connection, opened lazily. Filters are built from filter
+ * classes (which escape), never from strings.
+ */
+export function createLdapDirectory(options: LdapDirectoryOptions): Directory & AsyncDisposable {
+  let client: Client | null = null;
+  let connecting: Promise<Client> | null = null;
+  const tlsOptions: ConnectionOptions | undefined = options.ca === undefined ? undefined : { ca: options.ca };
+
+  async function connect(): Promise<Client> {
+    const c = new Client({
+      url: options.url,
+      timeout: options.timeoutMs,
+      connectTimeout: options.timeoutMs,
+      // ldapts opens a TLS socket whenever tlsOptions are given, so they go to the client only
+      // for ldaps://; StartTLS gets them on the upgrade.
+      ...(tlsOptions === undefined || !options.url.startsWith('ldaps://') ? {} : { tlsOptions }),
+    });
+    try {
+      if (options.starttls === true) await c.startTLS(tlsOptions ?? {});
+      await c.bind(options.bindDn, options.bindPassword.reveal());
+    } catch (err) {
+      await c.unbind().catch(() => undefined);
+      throw toLdapAppError(err, { url: options.url, operation: 'bind', dn: options.bindDn });
+    }
+    return c;
+  }
+
+  async function session(): Promise<Client> {
+    if (client?.isConnected) return client;
+    client = null;
+    connecting ??= connect().finally(() => {
+      connecting = null;
+    });
+    client = await connecting;
+    return client;
+  }
+
+  async function run<T>(operation: string, dn: string | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
+    const c = await session();
+    try {
+      return await fn(c);
+    } catch (err) {
+      throw toLdapAppError(err, { url: options.url, operation, ...(dn === undefined ? {} : { dn }) });
+    }
+  }
+
+  async function findChunk(uids: readonly string[]): Promise<Entry[]> {
+    const filter = new OrFilter({ filters: uids.map((uid) => new EqualityFilter({ attribute: 'uid', value: uid })) });
+    const { searchEntries } = await run('search people', options.usersBase, (c) =>
+      c.search(options.usersBase, {
+        scope: 'sub',
+        filter,
+        attributes: PERSON_ATTRIBUTES,
+        paged: { pageSize: options.pageSize },
+      }),
+    );
+    return searchEntries;
+  }
+
+  const directory: Directory & AsyncDisposable = {
+    url: options.url,
+
+    async findPeople(uids) {
+      const wanted = new Set(uids.map((u) => u.toLowerCase()));
+      const chunks: string[][] = [];
+      const list = [...wanted];
+      for (let i = 0; i < list.length; i += UIDS_PER_SEARCH) chunks.push(list.slice(i, i + UIDS_PER_SEARCH));
+      const found = new Map<string, DirectoryPerson>();
+      let next = 0;
+      const worker = async () => {
+        while (next < chunks.length) {
+          const chunk = chunks[next++] as string[];
+          for (const entry of await findChunk(chunk)) {
+            const person = toPerson(entry, wanted);
+            if (person !== null) found.set(person.uid, person);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARALLEL_SEARCHES, chunks.length) }, worker));
+      return found;
+    },
+
+    async readMemberships() {
+      const entries = await Promise.all(
+        TIERS.map((tier) =>
+          run('read group', options.groups[tier], (c) =>
+            c.search(options.groups[tier], { scope: 'base', attributes: ['member'] }),
+          ),
+        ),
+      );
+      const out = {} as Record<Tier, Set<string>>;
+      TIERS.forEach((tier, i) => {
+        const entry = entries[i]?.searchEntries[0];
+        if (entry === undefined)
+          throw toLdapAppError(new Error('group not found'), {
+            url: options.url,
+            operation: 'read group',
+            dn: options.groups[tier],
+          });
+        out[tier] = new Set(strings(entry['member']).map(normalizeDn));
+      });
+      return out as ObservedMemberships;
+    },
+
+    async modifyMembers(tier, operation, dns) {
+      if (dns.length === 0) return;
+      const group = options.groups[tier];
+      await run(`${operation} members`, group, (c) =>
+        c.modify(group, new Change({ operation, modification: new Attribute({ type: 'member', values: [...dns] }) })),
+      );
+    },
+
+    async replaceSshPublicKeys(dn, keys) {
+      await run('replace sshPublicKey', dn, (c) =>
+        c.modify(
+          dn,
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'sshPublicKey', values: [...keys] }),
+          }),
+        ),
+      );
+    },
+
+    async close() {
+      const c = client;
+      client = null;
+      if (c?.isConnected) await c.unbind().catch(() => undefined);
+    },
+
+    async [Symbol.asyncDispose]() {
+      await directory.close();
+    },
+  };
+  return directory;
+}
+
+function toPerson(entry: Entry, wanted: ReadonlySet<string>): DirectoryPerson | null {
+  const uid = strings(entry['uid']).find((u) => wanted.has(u.toLowerCase()));
+  if (uid === undefined) return null;
+  return {
+    uid: uid.toLowerCase(),
+    dn: entry.dn,
+    name: first(entry['displayName']) ?? first(entry['cn']),
+    department: first(entry['ou']) ?? first(entry['departmentNumber']),
+    title: first(entry['title']),
+    sshPublicKeys: strings(entry['sshPublicKey']),
+  };
+}
+
+function strings(value: Entry[string] | undefined): string[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
+}
+
+function first(value: Entry[string] | undefined): string | null {
+  return strings(value)[0] ?? null;
+}

@@ -1,0 +1,86 @@
+/**
+ * Versioned schema. Append only: a released migration is never edited; a change is a new entry.
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'plans, batches, grants, audit, locks, capacity checks',
+    sql: `
+      CREATE TABLE plans (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('roster', 'revoke', 'rollback')),
+        source_digest TEXT,
+        document TEXT NOT NULL
+      );
+      CREATE TABLE batches (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        plan_id TEXT NOT NULL UNIQUE REFERENCES plans(id),
+        mode TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('applying', 'applied', 'partial', 'failed')),
+        actor TEXT NOT NULL,
+        runs INTEGER NOT NULL DEFAULT 0,
+        rollback_of TEXT REFERENCES batches(id),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE batch_items (
+        batch_id TEXT NOT NULL REFERENCES batches(id),
+        seq INTEGER NOT NULL,
+        uid TEXT NOT NULL,
+        dn TEXT NOT NULL,
+        action TEXT NOT NULL,
+        before_tier TEXT,
+        after_tier TEXT,
+        before_groups TEXT NOT NULL,
+        before_ssh_keys TEXT NOT NULL,
+        after_ssh_keys TEXT,
+        expires TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('pending', 'applied', 'failed')),
+        error TEXT,
+        applied_at TEXT,
+        PRIMARY KEY (batch_id, uid)
+      );
+      CREATE INDEX batch_items_uid ON batch_items(uid);
+      CREATE TABLE grants (
+        uid TEXT PRIMARY KEY,
+        tier TEXT NOT NULL CHECK (tier IN ('public', 'vpn', 'vpn-bastion')),
+        batch_id TEXT NOT NULL REFERENCES batches(id),
+        expires TEXT,
+        granted_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        batch_id TEXT,
+        uid TEXT,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX audit_batch ON audit(batch_id);
+      CREATE INDEX audit_uid ON audit(uid);
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+      CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        id TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        acquired_at TEXT NOT NULL
+      );
+      CREATE TABLE capacity_checks (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        topology TEXT NOT NULL,
+        verified_sessions INTEGER NOT NULL,
+        passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+        summary TEXT NOT NULL
+      );
+      CREATE INDEX capacity_checks_topology ON capacity_checks(topology, at);
+    `,
+  },
+];

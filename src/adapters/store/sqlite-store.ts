@@ -1,0 +1,501 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { AppError } from '../../core/errors.ts';
+import type { Plan } from '../../core/plan/plan.ts';
+import type { Tier } from '../../core/tiers.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+export type BatchStatus = 'applying' | 'applied' | 'partial' | 'failed';
+export type ItemOutcome = 'pending' | 'applied' | 'failed';
+
+export interface BatchRecord {
+  readonly seq: number;
+  readonly id: string;
+  readonly planId: string;
+  readonly mode: Plan['mode'];
+  readonly status: BatchStatus;
+  readonly actor: string;
+  readonly runs: number;
+  readonly rollbackOf: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface BatchItem {
+  readonly batchId: string;
+  readonly seq: number;
+  readonly uid: string;
+  readonly dn: string;
+  readonly action: string;
+  readonly beforeTier: Tier | null;
+  readonly afterTier: Tier | null;
+  readonly beforeGroups: readonly Tier[];
+  readonly beforeSshKeys: readonly string[];
+  readonly afterSshKeys: readonly string[] | null;
+  readonly expires: string | null;
+  readonly outcome: ItemOutcome;
+  readonly error: string | null;
+  readonly appliedAt: string | null;
+}
+
+export interface GrantRecord {
+  readonly uid: string;
+  readonly tier: Tier;
+  readonly batchId: string;
+  readonly expires: string | null;
+  readonly grantedAt: string;
+  readonly updatedAt: string;
+}
+
+export interface AuditRecord {
+  readonly id: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly batchId: string | null;
+  readonly uid: string | null;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  readonly action: string;
+  readonly actor: string;
+  readonly batchId?: string | null;
+  readonly uid?: string | null;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface ItemResult {
+  readonly uid: string;
+  readonly outcome: 'applied' | 'failed';
+  readonly error?: string | null;
+}
+
+export interface LockHandle {
+  readonly id: string;
+  /** Set when a lock left by a dead process on this host was taken over. */
+  readonly tookOverFrom: { id: string; holder: string; pid: number; acquiredAt: string } | null;
+}
+
+export type Store = ReturnType<typeof openStore>;
+
+/**
+ * The state store: one SQLite file, WAL with synchronous=FULL (a committed transaction
+ * survives power loss), versioned migrations, an append-only audit table.
+ */
+export function openStore(path: string, options: { now?: () => Date } = {}) {
+  const now = () => (options.now ?? (() => new Date()))().toISOString();
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;',
+  );
+  migrate(db);
+
+  const transaction = <T>(fn: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+
+  const insertAudit = db.prepare(
+    'INSERT INTO audit (at, actor, action, batch_id, uid, detail) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const writeAudit = (entry: AuditEntry) => {
+    insertAudit.run(
+      now(),
+      entry.actor,
+      entry.action,
+      entry.batchId ?? null,
+      entry.uid ?? null,
+      JSON.stringify(entry.detail ?? {}),
+    );
+  };
+
+  const store = {
+    path,
+
+    close(): void {
+      db.close();
+    },
+
+    savePlan(plan: Plan): void {
+      db.prepare(
+        'INSERT OR IGNORE INTO plans (id, created_at, mode, source_digest, document) VALUES (?, ?, ?, ?, ?)',
+      ).run(plan.id, plan.createdAt, plan.mode, plan.source.digest, JSON.stringify(plan));
+    },
+
+    getPlan(id: string): Plan | null {
+      const row = db.prepare('SELECT document FROM plans WHERE id = ?').get(id) as { document: string } | undefined;
+      return row === undefined ? null : (JSON.parse(row.document) as Plan);
+    },
+
+    getBatch(id: string): BatchRecord | null {
+      const row = db.prepare('SELECT * FROM batches WHERE id = ?').get(id);
+      return row === undefined ? null : toBatch(row);
+    },
+
+    getBatchByPlan(planId: string): BatchRecord | null {
+      const row = db.prepare('SELECT * FROM batches WHERE plan_id = ?').get(planId);
+      return row === undefined ? null : toBatch(row);
+    },
+
+    /** The newest unfinished batch made from a roster with this digest: a re-run resumes it. */
+    findUnfinishedBatchBySource(digest: string): BatchRecord | null {
+      const row = db
+        .prepare(
+          `SELECT b.* FROM batches b JOIN plans p ON p.id = b.plan_id
+           WHERE p.source_digest = ? AND b.status IN ('applying', 'partial') ORDER BY b.seq DESC LIMIT 1`,
+        )
+        .get(digest);
+      return row === undefined ? null : toBatch(row);
+    },
+
+    listBatches(limit = 20): BatchRecord[] {
+      return db.prepare('SELECT * FROM batches ORDER BY seq DESC LIMIT ?').all(limit).map(toBatch);
+    },
+
+    /** Creates the batch with one pending item per person who needs a change, and audits it. */
+    createBatch(input: { id: string; plan: Plan; actor: string; rollbackOf?: string | null }): BatchRecord {
+      return transaction(() => {
+        const at = now();
+        db.prepare(
+          `INSERT INTO batches (id, plan_id, mode, status, actor, runs, rollback_of, created_at, updated_at)
+           VALUES (?, ?, ?, 'applying', ?, 0, ?, ?, ?)`,
+        ).run(input.id, input.plan.id, input.plan.mode, input.actor, input.rollbackOf ?? null, at, at);
+        const insert = db.prepare(
+          `INSERT INTO batch_items (batch_id, seq, uid, dn, action, before_tier, after_tier, before_groups,
+             before_ssh_keys, after_ssh_keys, expires, outcome)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+        );
+        let seq = 0;
+        for (const person of input.plan.people) {
+          if (person.action === 'unchanged') continue;
+          insert.run(
+            input.id,
+            seq++,
+            person.uid,
+            person.dn,
+            person.action,
+            person.from,
+            person.to,
+            JSON.stringify(person.observedGroups),
+            JSON.stringify(person.observedSshKeys),
+            person.setSshKeys === null ? null : JSON.stringify(person.setSshKeys),
+            person.expires,
+          );
+        }
+        writeAudit({
+          action: 'batch.create',
+          actor: input.actor,
+          batchId: input.id,
+          detail: { plan: input.plan.id, mode: input.plan.mode, items: seq, rollbackOf: input.rollbackOf ?? null },
+        });
+        return store.getBatch(input.id) as BatchRecord;
+      });
+    },
+
+    /** Marks the start of one run of a batch (a resumed batch gets run 2, 3, …) and audits it. */
+    startRun(batchId: string, actor: string, detail: Record<string, unknown> = {}): number {
+      return transaction(() => {
+        db.prepare(`UPDATE batches SET runs = runs + 1, status = 'applying', updated_at = ? WHERE id = ?`).run(
+          now(),
+          batchId,
+        );
+        const { runs } = db.prepare('SELECT runs FROM batches WHERE id = ?').get(batchId) as { runs: number };
+        writeAudit({ action: 'batch.run.start', actor, batchId, detail: { run: runs, ...detail } });
+        return runs;
+      });
+    },
+
+    finishRun(batchId: string, actor: string, status: BatchStatus, detail: Record<string, unknown>): void {
+      transaction(() => {
+        db.prepare('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?').run(status, now(), batchId);
+        writeAudit({ action: 'batch.run.end', actor, batchId, detail: { status, ...detail } });
+      });
+    },
+
+    getItems(batchId: string): BatchItem[] {
+      return db.prepare('SELECT * FROM batch_items WHERE batch_id = ? ORDER BY seq').all(batchId).map(toItem);
+    },
+
+    /**
+     * Writes the intent before a wave touches the directory (Vault's rule: no change without
+     * its audit record).
+     */
+    recordIntent(batchId: string, actor: string, detail: Record<string, unknown>): void {
+      writeAudit({ action: 'ldap.modify.intent', actor, batchId, detail });
+    },
+
+    /**
+     * Records a wave's verified outcomes, the resulting grants and one audit record per person,
+     * in one transaction.
+     */
+    recordOutcomes(batchId: string, actor: string, results: readonly ItemResult[]): void {
+      if (results.length === 0) return;
+      transaction(() => {
+        const at = now();
+        const items = new Map(store.getItems(batchId).map((i) => [i.uid, i]));
+        const setItem = db.prepare(
+          'UPDATE batch_items SET outcome = ?, error = ?, applied_at = ? WHERE batch_id = ? AND uid = ?',
+        );
+        const upsertGrant = db.prepare(
+          `INSERT INTO grants (uid, tier, batch_id, expires, granted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(uid) DO UPDATE SET tier = excluded.tier, batch_id = excluded.batch_id,
+             expires = excluded.expires, updated_at = excluded.updated_at`,
+        );
+        const deleteGrant = db.prepare('DELETE FROM grants WHERE uid = ?');
+        for (const result of results) {
+          const item = items.get(result.uid);
+          if (item === undefined)
+            throw new AppError('RAC_STORE_UNKNOWN_ITEM', `batch ${batchId} has no item for ${result.uid}`);
+          if (item.outcome === 'applied') continue; // never recorded twice
+          setItem.run(
+            result.outcome,
+            result.error ?? null,
+            result.outcome === 'applied' ? at : null,
+            batchId,
+            result.uid,
+          );
+          if (result.outcome === 'applied') {
+            if (item.afterTier === null) deleteGrant.run(result.uid);
+            else upsertGrant.run(result.uid, item.afterTier, batchId, item.expires, at, at);
+          }
+          writeAudit({
+            action: result.outcome === 'applied' ? `access.${item.action}` : 'access.failed',
+            actor,
+            batchId,
+            uid: result.uid,
+            detail: {
+              from: item.beforeTier,
+              to: item.afterTier,
+              ...(item.afterSshKeys === null ? {} : { sshKeys: item.afterSshKeys.length }),
+              ...(result.error ? { error: result.error } : {}),
+            },
+          });
+        }
+        db.prepare('UPDATE batches SET updated_at = ? WHERE id = ?').run(at, batchId);
+      });
+    },
+
+    /** Batches after `batchId` that changed any of `uids`, newest first. */
+    laterChanges(batchId: string, uids: readonly string[]): Map<string, string> {
+      const batch = store.getBatch(batchId);
+      if (batch === null) return new Map();
+      const out = new Map<string, string>();
+      const query = db.prepare(
+        `SELECT i.uid AS uid, b.id AS batch FROM batch_items i JOIN batches b ON b.id = i.batch_id
+         WHERE b.seq > ? AND i.uid = ? AND i.outcome = 'applied' ORDER BY b.seq DESC LIMIT 1`,
+      );
+      for (const uid of uids) {
+        const row = query.get(batch.seq, uid) as { uid: string; batch: string } | undefined;
+        if (row !== undefined) out.set(uid, row.batch);
+      }
+      return out;
+    },
+
+    getGrant(uid: string): GrantRecord | null {
+      const row = db.prepare('SELECT * FROM grants WHERE uid = ?').get(uid);
+      return row === undefined ? null : toGrant(row);
+    },
+
+    grantCounts(): Record<Tier, number> {
+      const counts: Record<Tier, number> = { public: 0, vpn: 0, 'vpn-bastion': 0 };
+      for (const row of db.prepare('SELECT tier, COUNT(*) AS n FROM grants GROUP BY tier').all() as {
+        tier: Tier;
+        n: number;
+      }[]) {
+        counts[row.tier] = row.n;
+      }
+      return counts;
+    },
+
+    audit(entry: AuditEntry): void {
+      writeAudit(entry);
+    },
+
+    listAudit(filter: { batchId?: string; uid?: string; limit?: number } = {}): AuditRecord[] {
+      const where: string[] = [];
+      const args: SQLInputValue[] = [];
+      if (filter.batchId !== undefined) {
+        where.push('batch_id = ?');
+        args.push(filter.batchId);
+      }
+      if (filter.uid !== undefined) {
+        where.push('uid = ?');
+        args.push(filter.uid);
+      }
+      const sql = `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
+      return db
+        .prepare(sql)
+        .all(...args, filter.limit ?? 1_000_000)
+        .map((row) => {
+          const r = row as Record<string, unknown>;
+          return {
+            id: Number(r['id']),
+            at: String(r['at']),
+            actor: String(r['actor']),
+            action: String(r['action']),
+            batchId: (r['batch_id'] as string | null) ?? null,
+            uid: (r['uid'] as string | null) ?? null,
+            detail: JSON.parse(String(r['detail'])) as Record<string, unknown>,
+          };
+        });
+    },
+
+    /**
+     * One applying batch at a time (Terraform's state lock). A lock whose holder process is gone
+     * from this host is taken over and the takeover is reported; a live holder refuses.
+     */
+    acquireLock(name: string, holder: string): LockHandle {
+      return transaction(() => {
+        const host = hostname();
+        const existing = db.prepare('SELECT * FROM locks WHERE name = ?').get(name) as
+          | { id: string; holder: string; pid: number; host: string; acquired_at: string }
+          | undefined;
+        let tookOverFrom: LockHandle['tookOverFrom'] = null;
+        if (existing !== undefined) {
+          if (existing.host !== host || processAlive(existing.pid)) {
+            throw new AppError(
+              'RAC_LOCKED',
+              `another run holds the ${name} lock (id ${existing.id}, ${existing.holder}, pid ${existing.pid} on ${existing.host}, since ${existing.acquired_at})`,
+              { details: { lock: existing.id } },
+            );
+          }
+          tookOverFrom = {
+            id: existing.id,
+            holder: existing.holder,
+            pid: existing.pid,
+            acquiredAt: existing.acquired_at,
+          };
+          db.prepare('DELETE FROM locks WHERE name = ?').run(name);
+          writeAudit({ action: 'lock.takeover', actor: holder, detail: { name, from: tookOverFrom } });
+        }
+        const id = randomBytes(6).toString('hex');
+        db.prepare('INSERT INTO locks (name, id, holder, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+          name,
+          id,
+          holder,
+          process.pid,
+          host,
+          now(),
+        );
+        return { id, tookOverFrom };
+      });
+    },
+
+    releaseLock(name: string, id: string): void {
+      db.prepare('DELETE FROM locks WHERE name = ? AND id = ?').run(name, id);
+    },
+
+    /** The newest passing capacity check recorded for this topology, if any. */
+    latestPassingCheck(topology: string): { sessions: number; at: string } | null {
+      const row = db
+        .prepare(
+          'SELECT verified_sessions, at FROM capacity_checks WHERE topology = ? AND passed = 1 ORDER BY at DESC LIMIT 1',
+        )
+        .get(topology) as { verified_sessions: number; at: string } | undefined;
+      return row === undefined ? null : { sessions: row.verified_sessions, at: row.at };
+    },
+  };
+  return store;
+}
+
+function migrate(db: DatabaseSync): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  );
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+  );
+  const latest = Math.max(0, ...applied);
+  const known = Math.max(...MIGRATIONS.map((m) => m.version));
+  if (latest > known) {
+    throw new AppError(
+      'RAC_STORE_TOO_NEW',
+      `the store was written by a newer rac (schema ${latest}, this rac knows ${known})`,
+    );
+  }
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      );
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function toBatch(row: unknown): BatchRecord {
+  const r = row as Record<string, unknown>;
+  return {
+    seq: Number(r['seq']),
+    id: String(r['id']),
+    planId: String(r['plan_id']),
+    mode: r['mode'] as Plan['mode'],
+    status: r['status'] as BatchStatus,
+    actor: String(r['actor']),
+    runs: Number(r['runs']),
+    rollbackOf: (r['rollback_of'] as string | null) ?? null,
+    createdAt: String(r['created_at']),
+    updatedAt: String(r['updated_at']),
+  };
+}
+
+function toItem(row: unknown): BatchItem {
+  const r = row as Record<string, unknown>;
+  return {
+    batchId: String(r['batch_id']),
+    seq: Number(r['seq']),
+    uid: String(r['uid']),
+    dn: String(r['dn']),
+    action: String(r['action']),
+    beforeTier: (r['before_tier'] as Tier | null) ?? null,
+    afterTier: (r['after_tier'] as Tier | null) ?? null,
+    beforeGroups: JSON.parse(String(r['before_groups'])) as Tier[],
+    beforeSshKeys: JSON.parse(String(r['before_ssh_keys'])) as string[],
+    afterSshKeys: r['after_ssh_keys'] === null ? null : (JSON.parse(String(r['after_ssh_keys'])) as string[]),
+    expires: (r['expires'] as string | null) ?? null,
+    outcome: r['outcome'] as ItemOutcome,
+    error: (r['error'] as string | null) ?? null,
+    appliedAt: (r['applied_at'] as string | null) ?? null,
+  };
+}
+
+function toGrant(row: unknown): GrantRecord {
+  const r = row as Record<string, unknown>;
+  return {
+    uid: String(r['uid']),
+    tier: r['tier'] as Tier,
+    batchId: String(r['batch_id']),
+    expires: (r['expires'] as string | null) ?? null,
+    grantedAt: String(r['granted_at']),
+    updatedAt: String(r['updated_at']),
+  };
+}

@@ -1,0 +1,111 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+/**
+ * The one config schema: it is the type and the validator. Fields marked `secret: true` are
+ * never printed; redaction paths are derived from these marks (see `secretPaths`).
+ */
+
+const Ratio = Type.Number({ minimum: 0, maximum: 1 });
+const NonEmpty = Type.String({ minLength: 1 });
+const Dn = Type.String({ minLength: 3, pattern: '^[A-Za-z][A-Za-z0-9-]*=', description: 'an LDAP DN' });
+
+function perTier<T extends TSchema>(schema: T, defaults?: { public: unknown; vpn: unknown; 'vpn-bastion': unknown }) {
+  return Type.Object(
+    { public: schema, vpn: schema, 'vpn-bastion': schema },
+    { additionalProperties: false, ...(defaults === undefined ? {} : { default: defaults }) },
+  );
+}
+
+export const CapacitySchema = Type.Object(
+  {
+    target_sessions: Type.Integer({ minimum: 1, default: 5000 }),
+    peak_concurrency: perTier(Ratio, { public: 0.6, vpn: 0.9, 'vpn-bastion': 0.9 }),
+    enforce: Type.Union([Type.Literal('refuse'), Type.Literal('warn')], { default: 'refuse' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const DirectorySchema = Type.Object(
+  {
+    url: Type.String({ pattern: '^ldaps?://[^\\s]+$', description: 'ldap:// or ldaps:// URL' }),
+    bind_dn: Dn,
+    bind_password_file: Type.Optional(Type.String({ minLength: 1, description: 'file holding the bind password' })),
+    bind_password: Type.Optional(
+      Type.String({
+        minLength: 1,
+        secret: true,
+        description: 'prefer bind_password_file or RAC_DIRECTORY_BIND_PASSWORD',
+      }),
+    ),
+    users_base: Dn,
+    groups: perTier(Dn, {
+      public: 'cn=remote-public,ou=groups,dc=corp,dc=example',
+      vpn: 'cn=remote-vpn,ou=groups,dc=corp,dc=example',
+      'vpn-bastion': 'cn=remote-bastion,ou=groups,dc=corp,dc=example',
+    }),
+    starttls: Type.Boolean({ default: false }),
+    ca_file: Type.Optional(NonEmpty),
+    timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
+    modify_chunk: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
+    page_size: Type.Integer({ minimum: 10, maximum: 10_000, default: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const GatewaySchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+    kind: Type.Union([Type.Literal('openvpn'), Type.Literal('wireguard'), Type.Literal('bastion')]),
+    rated_sessions: Type.Integer({ minimum: 0 }),
+    ssh: Type.Optional(
+      Type.Object(
+        {
+          host: NonEmpty,
+          port: Type.Integer({ minimum: 1, maximum: 65535, default: 22 }),
+          user: NonEmpty,
+          private_key_file: NonEmpty,
+          host_key: NonEmpty,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    capacity: CapacitySchema,
+    directory: DirectorySchema,
+    gateways: Type.Array(GatewaySchema, { default: [] }),
+    policy: Type.String({ minLength: 1, default: './policy.yaml' }),
+    store: Type.String({ minLength: 1, default: './rac.db' }),
+    http: Type.Object(
+      { listen: Type.String({ pattern: '^[^\\s]+:[0-9]{1,5}$', default: '127.0.0.1:9464' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    collector: Type.Object(
+      { interval_seconds: Type.Integer({ minimum: 1, maximum: 3600, default: 15 }) },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type DirectoryConfig = Static<typeof DirectorySchema>;
+export type GatewayConfig = Static<typeof GatewaySchema>;
+
+/** Dotted paths of every field marked `secret: true`, for log redaction. */
+export function secretPaths(schema: TSchema = ConfigSchema, prefix = ''): string[] {
+  const out: string[] = [];
+  const record = schema as Record<string, unknown>;
+  if (record['secret'] === true) out.push(prefix);
+  const properties = record['properties'] as Record<string, TSchema> | undefined;
+  if (properties !== undefined) {
+    for (const [key, child] of Object.entries(properties)) {
+      out.push(...secretPaths(child, prefix === '' ? key : `${prefix}.${key}`));
+    }
+  }
+  return out;
+}
