@@ -1,0 +1,136 @@
+import type { CapacityVerdict } from '../core/capacity.ts';
+import type { Plan, PlanProblem } from '../core/plan/plan.ts';
+import { TIERS } from '../core/tiers.ts';
+import type { ApplyReport } from '../services/apply-plan.ts';
+import type { Overview, PersonStatus } from '../services/user-status.ts';
+
+const MAX_LISTED = 15;
+
+export function renderPlan(plan: Plan): string[] {
+  const s = plan.summary;
+  const out: string[] = [];
+  const source =
+    plan.mode === 'roster'
+      ? `roster ${plan.source.file ?? '(stdin)'} (${plan.source.rows} rows, ${plan.source.encoding})`
+      : plan.mode === 'rollback'
+        ? `rollback of ${plan.source.rollbackOf}`
+        : `revocation of ${plan.source.rows} ${plan.source.rows === 1 ? 'person' : 'people'}`;
+  out.push(`Plan ${plan.id} — ${source}`);
+  out.push(
+    `  ${s.grant} grant · ${s.upgrade} upgrade · ${s.downgrade} downgrade · ${s.revoke} revoke · ${s.update} update · ${s.unchanged} unchanged${s.rejected > 0 ? ` · ${s.rejected} rejected` : ''}`,
+  );
+  out.push('');
+  out.push(`LDAP ${plan.directory.url}`);
+  let any = false;
+  for (const tier of TIERS) {
+    const g = plan.systems.ldap.groups[tier];
+    if (g.add.length + g.remove.length === 0) continue;
+    any = true;
+    out.push(`  ${plan.directory.groups[tier]}: +${g.add.length} −${g.remove.length}`);
+  }
+  if (plan.systems.ldap.sshKeys.length > 0) {
+    any = true;
+    out.push(
+      `  sshPublicKey: ${plan.systems.ldap.sshKeys.length} ${plan.systems.ldap.sshKeys.length === 1 ? 'person' : 'people'}`,
+    );
+  }
+  if (!any) out.push('  no changes');
+  const changed = plan.people.filter((p) => p.action !== 'unchanged');
+  if (changed.length > 0) {
+    out.push('');
+    out.push('People');
+    for (const p of changed.slice(0, MAX_LISTED)) {
+      out.push(
+        `  ${pad(p.action, 9)} ${pad(p.uid, 16)} ${pad(p.from ?? '—', 11)} → ${pad(p.to ?? '—', 11)} ${p.name ?? ''}  (${p.decidedBy})`,
+      );
+    }
+    if (changed.length > MAX_LISTED) out.push(`  … ${changed.length - MAX_LISTED} more (--json lists everyone)`);
+  }
+  out.push('');
+  out.push(...renderCapacity(plan.capacity));
+  if (plan.problems.length > 0) {
+    out.push('');
+    out.push(`Rejected (${plan.problems.length}, not in the plan)`);
+    out.push(...renderProblems(plan.problems));
+  }
+  for (const warning of plan.warnings) out.push(`warning: ${warning}`);
+  return out;
+}
+
+export function renderCapacity(c: CapacityVerdict): string[] {
+  const mark = c.verdict === 'ok' ? 'ok' : c.verdict === 'warn' ? 'WARNING' : 'REFUSED';
+  return [
+    `Capacity [${mark}]`,
+    `  grants       ${TIERS.map((t) => `${t} ${c.before.grants[t]}→${c.after.grants[t]}`).join(' · ')}`,
+    `  peak         ${c.before.expectedPeak} → ${c.after.expectedPeak} expected sessions`,
+    `  limit        ${c.limit.sessions} (${c.limit.source}: ${c.limit.detail})`,
+    `  headroom     ${c.headroom}`,
+  ];
+}
+
+export function renderProblems(problems: readonly PlanProblem[], limit = 50): string[] {
+  const lines = problems.slice(0, limit).map((p) => {
+    const where = [
+      p.line === null ? null : `line ${p.line}`,
+      p.column,
+      p.uid === null || p.line !== null ? null : p.uid,
+    ]
+      .filter((x) => x !== null)
+      .join(', ');
+    return `  ${where === '' ? '' : `${where}: `}${p.reason}${p.value === null || p.reason.includes(p.value) ? '' : ` (${p.value})`}`;
+  });
+  if (problems.length > limit) lines.push(`  … ${problems.length - limit} more (--json lists all)`);
+  return lines;
+}
+
+export function renderApplyReport(report: ApplyReport): string[] {
+  const c = report.counts;
+  const out = [
+    `Batch ${report.batchId} ${report.status} (run ${report.run}${report.resumed ? ', resumed' : ''}) in ${(report.durationMs / 1000).toFixed(2)}s`,
+    `  ${c.applied} applied · ${c.already} already in place · ${c.unchanged} unchanged · ${c.failed} failed · ${c.pending} pending`,
+    `  LDAP: ${report.ldap.modifies} modifies, ${report.ldap.retries} narrowed retries`,
+  ];
+  if (report.stoppedEarly !== null) out.push(`  stopped early: ${report.stoppedEarly}`);
+  const failed = report.people.filter((p) => p.outcome === 'failed');
+  for (const p of failed.slice(0, 50)) out.push(`  failed  ${p.uid}: ${p.error}`);
+  if (failed.length > 50) out.push(`  … ${failed.length - 50} more failed (--json lists all)`);
+  const pending = report.people.filter((p) => p.outcome === 'pending');
+  if (pending.length > 0) out.push(`  pending ${pending.length}: run the same apply again to continue`);
+  return out;
+}
+
+export function renderPersonStatus(s: PersonStatus): string[] {
+  const out = [
+    `${s.uid}  ${s.name ?? ''}  ${s.department ?? ''} ${s.title ?? ''}`.trimEnd(),
+    `  dn        ${s.dn}`,
+    `  tier      ${s.tier ?? 'none'}${s.consistent ? '' : '  (INCONSISTENT group membership: rac drift / apply repairs it)'}`,
+    `  groups    ${s.groups.length === 0 ? 'none' : s.groups.join(', ')}`,
+    `  recorded  ${s.recorded === null ? 'no grant recorded by rac' : `${s.recorded.tier} by batch ${s.recorded.batchId} at ${s.recorded.updatedAt}${s.recorded.expires === null ? '' : `, expires ${s.recorded.expires}`}`}`,
+    `  ssh keys  ${s.sshKeys.length === 0 ? 'none' : s.sshKeys.join('\n            ')}`,
+  ];
+  if (s.recorded !== null && s.recorded.tier !== s.tier)
+    out.push(`  DRIFT     the directory says ${s.tier ?? 'none'}, rac recorded ${s.recorded.tier}`);
+  if (s.history.length > 0) {
+    out.push('  history');
+    for (const h of s.history)
+      out.push(`    ${h.at}  ${pad(h.action, 18)} ${h.from ?? '—'} → ${h.to ?? '—'}  ${h.batchId ?? ''}`);
+  }
+  return out;
+}
+
+export function renderOverview(o: Overview): string[] {
+  const out = ['Tier          directory  recorded by rac'];
+  for (const t of TIERS)
+    out.push(`  ${pad(t, 12)}${String(o.directory[t]).padStart(9)}  ${String(o.recorded[t]).padStart(15)}`);
+  out.push('');
+  out.push(o.batches.length === 0 ? 'No batches yet.' : 'Recent batches');
+  for (const b of o.batches)
+    out.push(
+      `  ${b.id}  ${pad(b.mode, 8)} ${pad(b.status, 8)} runs ${b.runs}  ${b.updatedAt}  ${b.actor}${b.rollbackOf ? `  (rollback of ${b.rollbackOf})` : ''}`,
+    );
+  return out;
+}
+
+function pad(value: string, width: number): string {
+  return value.length >= width ? value : value + ' '.repeat(width - value.length);
+}

@@ -1,0 +1,383 @@
+import type { BatchItem, BatchRecord, ItemResult } from '../adapters/store/sqlite-store.ts';
+import { normalizeDn } from '../core/dn.ts';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { observedGroupsOf, personState, recheckCapacity } from '../core/plan/build-plan.ts';
+import type { ObservedMemberships, Plan } from '../core/plan/plan.ts';
+import { TIERS, type Tier, tiersIncludedBy } from '../core/tiers.ts';
+import type { ServiceDeps } from './deps.ts';
+
+export interface ApplyOptions {
+  /** Apply the first N people, verify them, and stop on any failure before the rest. */
+  readonly canary?: number | undefined;
+  /** Continue in waves of M people, verifying between waves. */
+  readonly waveSize?: number | undefined;
+  readonly onProgress?: ((event: ProgressEvent) => void) | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ProgressEvent {
+  readonly system: 'ldap';
+  readonly wave: number;
+  readonly waves: number;
+  readonly done: number;
+  readonly total: number;
+  readonly failed: number;
+}
+
+export type PersonOutcome = 'applied' | 'already' | 'failed' | 'pending' | 'unchanged';
+
+export interface ApplyReport {
+  readonly batchId: string;
+  readonly planId: string;
+  readonly run: number;
+  readonly resumed: boolean;
+  readonly status: BatchRecord['status'];
+  readonly people: ReadonlyArray<{
+    uid: string;
+    from: Tier | null;
+    to: Tier | null;
+    action: string;
+    outcome: PersonOutcome;
+    error: string | null;
+  }>;
+  readonly counts: Readonly<Record<PersonOutcome, number>>;
+  readonly ldap: { readonly modifies: number; readonly retries: number };
+  readonly stoppedEarly: string | null;
+  readonly durationMs: number;
+  readonly lockTakenOver: boolean;
+}
+
+const LOCK = 'apply';
+
+/**
+ * Carries out exactly a plan. Level-driven: every run re-observes the directory and writes only
+ * the difference, so a re-run after a crash, a timeout or a partial failure converges and never
+ * applies anything twice. Outcomes are recorded only after they are read back.
+ */
+export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOptions = {}): Promise<ApplyReport> {
+  const started = performance.now();
+  const { store, directory, actor, config } = deps;
+  const log = deps.logger.child({ plan: plan.id });
+  assertSameDirectory(deps, plan);
+
+  const lock = store.acquireLock(LOCK, actor);
+  if (lock.tookOverFrom !== null)
+    log.warn({ lock: lock.tookOverFrom }, 'took over the apply lock of a process that is gone');
+  try {
+    store.savePlan(plan);
+    const existing = store.getBatchByPlan(plan.id);
+    const memberships = await directory.readMemberships();
+    const keysNow = await currentKeys(deps, plan);
+    const itemsBefore = existing === null ? [] : store.getItems(existing.id);
+    assertNotStale(plan, memberships, keysNow, existing, itemsBefore);
+
+    if (existing === null) {
+      const capacity = recheckCapacity(plan, memberships, config.directory.users_base, {
+        limit: deps.capacityLimit(),
+        peakConcurrency: config.capacity.peak_concurrency,
+        enforce: config.capacity.enforce,
+      });
+      if (capacity.verdict === 'refuse') {
+        throw new AppError('RAC_CAPACITY_REFUSED', `capacity refused: ${capacity.message}`, { details: { capacity } });
+      }
+      if (capacity.verdict === 'warn') log.warn({ capacity: capacity.message }, 'capacity exceeded (enforce: warn)');
+    }
+
+    const batch =
+      existing ??
+      store.createBatch({ id: newId('b', deps.clock.now()), plan, actor, rollbackOf: plan.source.rollbackOf });
+    const run = store.startRun(batch.id, actor, {
+      canary: options.canary ?? null,
+      waveSize: options.waveSize ?? null,
+      ...(lock.tookOverFrom === null ? {} : { lockTakenOverFrom: lock.tookOverFrom.id }),
+    });
+    const bLog = log.child({ batch: batch.id, run });
+
+    const items = store.getItems(batch.id);
+    const open = items.filter((i) => i.outcome !== 'applied');
+    // Converged already (a crashed run wrote them, or someone did by hand): record, never rewrite.
+    const inPlace = open.filter((i) => isInPlace(i, memberships, keysNow));
+    store.recordOutcomes(
+      batch.id,
+      actor,
+      inPlace.map((i) => ({ uid: i.uid, outcome: 'applied' })),
+    );
+    const todo = open.filter((i) => !isInPlace(i, memberships, keysNow));
+    const waves = splitWaves(todo, options);
+    const stats = { modifies: 0, retries: 0 };
+    const failures = new Map<string, string>();
+    let stoppedEarly: string | null = null;
+    let done = 0;
+
+    try {
+      for (const [index, wave] of waves.entries()) {
+        if (options.signal?.aborted) {
+          stoppedEarly = 'interrupted';
+          break;
+        }
+        store.recordIntent(batch.id, actor, { run, wave: index + 1, uids: wave.map((i) => i.uid) });
+        const waveFailures = await applyWave(deps, wave, memberships, stats);
+        const verified = await verifyWave(deps, wave, waveFailures);
+        store.recordOutcomes(batch.id, actor, verified);
+        for (const r of verified) if (r.outcome === 'failed') failures.set(r.uid, r.error ?? 'failed');
+        done += wave.length;
+        const failedInWave = verified.filter((r) => r.outcome === 'failed').length;
+        options.onProgress?.({
+          system: 'ldap',
+          wave: index + 1,
+          waves: waves.length,
+          done,
+          total: todo.length,
+          failed: failures.size,
+        });
+        bLog.info({ wave: index + 1, people: wave.length, failed: failedInWave }, 'wave applied');
+        if (failedInWave > 0 && index < waves.length - 1) {
+          stoppedEarly = `${failedInWave} of ${wave.length} people failed in ${index === 0 && options.canary ? 'the canary' : `wave ${index + 1}`}; the rest were not started`;
+          break;
+        }
+        // Later waves start from what is there now.
+        if (index < waves.length - 1) Object.assign(memberships, await directory.readMemberships());
+      }
+    } catch (err) {
+      store.finishRun(batch.id, actor, 'partial', { error: err instanceof AppError ? err.code : 'unexpected' });
+      throw err;
+    }
+
+    const finalItems = new Map(store.getItems(batch.id).map((i) => [i.uid, i]));
+    const inPlaceSet = new Set(inPlace.map((i) => i.uid));
+    const people = plan.people.map((p) => {
+      const item = finalItems.get(p.uid);
+      let outcome: PersonOutcome = 'unchanged';
+      if (item !== undefined) {
+        if (item.outcome === 'applied') outcome = inPlaceSet.has(p.uid) ? 'already' : 'applied';
+        else outcome = item.outcome;
+      }
+      return { uid: p.uid, from: p.from, to: p.to, action: p.action, outcome, error: item?.error ?? null };
+    });
+    const counts = { applied: 0, already: 0, failed: 0, pending: 0, unchanged: 0 };
+    for (const p of people) counts[p.outcome]++;
+    const status = counts.failed + counts.pending === 0 ? 'applied' : 'partial';
+    store.finishRun(batch.id, actor, status, { counts, modifies: stats.modifies, stoppedEarly });
+    return {
+      batchId: batch.id,
+      planId: plan.id,
+      run,
+      resumed: existing !== null,
+      status,
+      people,
+      counts,
+      ldap: stats,
+      stoppedEarly,
+      durationMs: Math.round(performance.now() - started),
+      lockTakenOver: lock.tookOverFrom !== null,
+    };
+  } finally {
+    store.releaseLock(LOCK, lock.id);
+  }
+}
+
+function assertSameDirectory(deps: ServiceDeps, plan: Plan): void {
+  const { url, groups } = deps.config.directory;
+  const same =
+    plan.directory.url === url && TIERS.every((t) => normalizeDn(plan.directory.groups[t]) === normalizeDn(groups[t]));
+  if (!same) {
+    throw new AppError(
+      'RAC_PLAN_STALE',
+      `plan ${plan.id} was made for ${plan.directory.url}, not for the configured ${url}`,
+    );
+  }
+}
+
+async function currentKeys(deps: ServiceDeps, plan: Plan): Promise<Map<string, readonly string[]>> {
+  const uids = plan.people.filter((p) => p.setSshKeys !== null || p.observedSshKeys.length > 0).map((p) => p.uid);
+  if (uids.length === 0) return new Map();
+  const found = await deps.directory.findPeople(uids);
+  return new Map(uids.map((uid) => [uid, found.get(uid)?.sshPublicKeys ?? []]));
+}
+
+/**
+ * Refuses (exit 7) when the directory changed, since the plan was made, for anyone the plan
+ * names. Resumed batches may also find people already at their target.
+ */
+function assertNotStale(
+  plan: Plan,
+  memberships: ObservedMemberships,
+  keysNow: ReadonlyMap<string, readonly string[]>,
+  batch: BatchRecord | null,
+  items: readonly BatchItem[],
+): void {
+  const byUid = new Map(items.map((i) => [i.uid, i]));
+  const changed: string[] = [];
+  for (const person of plan.people) {
+    const groups = observedGroupsOf(memberships, normalizeDn(person.dn));
+    const keys = keysNow.get(person.uid) ?? [];
+    const now = personState(person.uid, groups, keys);
+    const planned = personState(person.uid, person.observedGroups, person.observedSshKeys);
+    const target = personState(person.uid, tiersIncludedBy(person.to), person.setSshKeys ?? person.observedSshKeys);
+    const item = byUid.get(person.uid);
+    const ok = item?.outcome === 'applied' ? now === target : now === planned || (batch !== null && now === target);
+    if (!ok) changed.push(person.uid);
+  }
+  if (changed.length > 0) {
+    const sample = changed.slice(0, 20).join(', ');
+    throw new AppError(
+      'RAC_PLAN_STALE',
+      `plan ${plan.id} is stale: the directory changed since it was made for ${changed.length} ${changed.length === 1 ? 'person' : 'people'} (${sample}${changed.length > 20 ? ', …' : ''}); make a new plan`,
+      { details: { changed } },
+    );
+  }
+}
+
+function isInPlace(
+  item: BatchItem,
+  memberships: ObservedMemberships,
+  keysNow: ReadonlyMap<string, readonly string[]>,
+): boolean {
+  const groups = observedGroupsOf(memberships, normalizeDn(item.dn));
+  const wanted = tiersIncludedBy(item.afterTier);
+  const groupsOk = groups.length === wanted.length && wanted.every((t) => groups.includes(t));
+  if (!groupsOk) return false;
+  if (item.afterSshKeys === null) return true;
+  return personState('', [], keysNow.get(item.uid) ?? []) === personState('', [], item.afterSshKeys);
+}
+
+function splitWaves(items: readonly BatchItem[], options: ApplyOptions): BatchItem[][] {
+  const waves: BatchItem[][] = [];
+  let rest = [...items];
+  if (options.canary !== undefined && options.canary > 0) {
+    waves.push(rest.slice(0, options.canary));
+    rest = rest.slice(options.canary);
+  }
+  const size = options.waveSize !== undefined && options.waveSize > 0 ? options.waveSize : rest.length;
+  for (let i = 0; i < rest.length; i += size) waves.push(rest.slice(i, i + size));
+  return waves.filter((w) => w.length > 0);
+}
+
+/**
+ * One modify per group per chunk. Adds go lowest tier first and removals highest tier first,
+ * so nobody is ever in a higher group without the lower ones. Returns per-person failures.
+ */
+async function applyWave(
+  deps: ServiceDeps,
+  wave: readonly BatchItem[],
+  memberships: ObservedMemberships,
+  stats: { modifies: number; retries: number },
+): Promise<Map<string, string>> {
+  const failures = new Map<string, string>();
+  const uidByDn = new Map(wave.map((i) => [normalizeDn(i.dn), i.uid]));
+  const ops: Array<{ tier: Tier; operation: 'add' | 'delete'; dns: string[] }> = [];
+  for (const tier of TIERS) {
+    const dns = wave.filter(
+      (i) => tiersIncludedBy(i.afterTier).includes(tier) && !memberships[tier].has(normalizeDn(i.dn)),
+    );
+    ops.push({ tier, operation: 'add', dns: dns.map((i) => i.dn) });
+  }
+  for (const tier of [...TIERS].reverse()) {
+    const dns = wave.filter(
+      (i) => !tiersIncludedBy(i.afterTier).includes(tier) && memberships[tier].has(normalizeDn(i.dn)),
+    );
+    ops.push({ tier, operation: 'delete', dns: dns.map((i) => i.dn) });
+  }
+  const chunk = deps.config.directory.modify_chunk;
+  for (const op of ops) {
+    for (let i = 0; i < op.dns.length; i += chunk) {
+      await modifyNarrowly(deps, op.tier, op.operation, op.dns.slice(i, i + chunk), failures, uidByDn, stats, 0);
+    }
+  }
+  for (const item of wave) {
+    if (item.afterSshKeys === null || failures.has(item.uid)) continue;
+    try {
+      await deps.directory.replaceSshPublicKeys(item.dn, item.afterSshKeys);
+      stats.modifies++;
+    } catch (err) {
+      if (isUpstreamDown(err)) throw err;
+      failures.set(item.uid, describe(err));
+    }
+  }
+  return failures;
+}
+
+const MAX_CONFLICT_RETRIES = 3;
+
+/**
+ * A chunk that fails because someone changed the group concurrently (value exists / no such
+ * value) is retried with exactly the values still needed; any other per-value error is
+ * isolated by halving the chunk, so one bad person fails alone. A server that is down aborts.
+ */
+async function modifyNarrowly(
+  deps: ServiceDeps,
+  tier: Tier,
+  operation: 'add' | 'delete',
+  dns: readonly string[],
+  failures: Map<string, string>,
+  uidByDn: ReadonlyMap<string, string>,
+  stats: { modifies: number; retries: number },
+  attempt: number,
+): Promise<void> {
+  if (dns.length === 0) return;
+  try {
+    stats.modifies++;
+    await deps.directory.modifyMembers(tier, operation, dns);
+    return;
+  } catch (err) {
+    if (isUpstreamDown(err)) throw err;
+    const code = err instanceof AppError ? err.code : '';
+    const conflict =
+      (operation === 'add' && code === 'RAC_LDAP_VALUE_EXISTS') ||
+      (operation === 'delete' && code === 'RAC_LDAP_NO_SUCH_VALUE');
+    if (conflict && attempt < MAX_CONFLICT_RETRIES) {
+      stats.retries++;
+      const members = (await deps.directory.readMemberships())[tier];
+      const still = dns.filter((dn) => (operation === 'add') !== members.has(normalizeDn(dn)));
+      await modifyNarrowly(deps, tier, operation, still, failures, uidByDn, stats, attempt + 1);
+      return;
+    }
+    if (dns.length === 1) {
+      const uid = uidByDn.get(normalizeDn(dns[0] as string)) ?? (dns[0] as string);
+      failures.set(uid, `${operation} ${tier} group: ${describe(err)}`);
+      return;
+    }
+    stats.retries++;
+    const half = Math.ceil(dns.length / 2);
+    await modifyNarrowly(deps, tier, operation, dns.slice(0, half), failures, uidByDn, stats, attempt);
+    await modifyNarrowly(deps, tier, operation, dns.slice(half), failures, uidByDn, stats, attempt);
+  }
+}
+
+/** Reads the wave back: a person counts as applied only when the directory shows the target. */
+async function verifyWave(
+  deps: ServiceDeps,
+  wave: readonly BatchItem[],
+  failures: ReadonlyMap<string, string>,
+): Promise<ItemResult[]> {
+  const memberships = await deps.directory.readMemberships();
+  const keyUids = wave.filter((i) => i.afterSshKeys !== null).map((i) => i.uid);
+  const people = keyUids.length === 0 ? new Map() : await deps.directory.findPeople(keyUids);
+  const keysNow = new Map(keyUids.map((uid) => [uid, people.get(uid)?.sshPublicKeys ?? []]));
+  return wave.map((item) => {
+    const failure = failures.get(item.uid);
+    if (failure !== undefined) return { uid: item.uid, outcome: 'failed', error: failure };
+    if (isInPlace(item, memberships, keysNow)) return { uid: item.uid, outcome: 'applied' };
+    const groups = observedGroupsOf(memberships, normalizeDn(item.dn));
+    return {
+      uid: item.uid,
+      outcome: 'failed',
+      error: `read-back shows groups [${groups.join(', ')}], expected [${tiersIncludedBy(item.afterTier).join(', ')}]`,
+    };
+  });
+}
+
+function isUpstreamDown(err: unknown): boolean {
+  return (
+    err instanceof AppError &&
+    (err.code === 'RAC_LDAP_UNAVAILABLE' ||
+      err.code === 'RAC_LDAP_TIMEOUT' ||
+      err.code === 'RAC_LDAP_INVALID_CREDENTIALS' ||
+      err.code === 'RAC_LDAP_TLS')
+  );
+}
+
+function describe(err: unknown): string {
+  return err instanceof AppError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import type { Store } from '../adapters/store/sqlite-store.ts';
+import type { Config } from '../config/schema.ts';
+import { type CapacityLimit, capacityLimit } from '../core/capacity.ts';
+
+/** The topology a capacity check proves: the set of gateways with their kinds and ratings. */
+export function topologyDigest(config: Config): string {
+  const parts = config.gateways.map((g) => `${g.name}:${g.kind}:${g.rated_sessions}`).sort();
+  return `sha256:${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16)}`;
+}
+
+export function currentCapacityLimit(config: Config, store: Store): CapacityLimit {
+  const vpnGateways = config.gateways.filter((g) => g.kind !== 'bastion');
+  const rated = vpnGateways.length === 0 ? null : vpnGateways.reduce((sum, g) => sum + g.rated_sessions, 0);
+  return capacityLimit({
+    targetSessions: config.capacity.target_sessions,
+    ratedSessions: rated,
+    verified: config.gateways.length === 0 ? null : store.latestPassingCheck(topologyDigest(config)),
+  });
+}

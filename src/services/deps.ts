@@ -1,0 +1,18 @@
+import type { Store } from '../adapters/store/sqlite-store.ts';
+import type { Config } from '../config/schema.ts';
+import type { CapacityLimit } from '../core/capacity.ts';
+import type { Policy } from '../core/policy.ts';
+import type { Clock, Directory, Logger } from '../ports.ts';
+
+/** What every use-case gets: ports, not adapters. Built by compose.ts. */
+export interface ServiceDeps {
+  readonly directory: Directory;
+  readonly store: Store;
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly actor: string;
+  /** Loaded on first use: revoke and rollback do not need the policy file. */
+  readonly policy: () => Policy;
+  readonly capacityLimit: () => CapacityLimit;
+}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { normalizeDn } from '../core/dn.ts';
+import { AppError } from '../core/errors.ts';
+import { observedGroupsOf } from '../core/plan/build-plan.ts';
+import { TIERS, type Tier, tierFromMemberships, tiersIncludedBy } from '../core/tiers.ts';
+import type { ServiceDeps } from './deps.ts';
+
+export interface PersonStatus {
+  readonly uid: string;
+  readonly dn: string;
+  readonly name: string | null;
+  readonly department: string | null;
+  readonly title: string | null;
+  readonly tier: Tier | null;
+  readonly groups: readonly Tier[];
+  /** Group membership is exactly what the tier implies (nobody in vpn without public). */
+  readonly consistent: boolean;
+  readonly recorded: {
+    readonly tier: Tier;
+    readonly batchId: string;
+    readonly expires: string | null;
+    readonly updatedAt: string;
+  } | null;
+  readonly sshKeys: readonly string[];
+  readonly history: ReadonlyArray<{ at: string; action: string; batchId: string | null; from: unknown; to: unknown }>;
+}
+
+export async function personStatus(deps: ServiceDeps, uid: string): Promise<PersonStatus> {
+  const key = uid.trim().toLowerCase();
+  const [people, memberships] = await Promise.all([deps.directory.findPeople([key]), deps.directory.readMemberships()]);
+  const person = people.get(key);
+  if (person === undefined)
+    throw new AppError(
+      'RAC_USAGE_UNKNOWN_PERSON',
+      `no person with uid ${key} under ${deps.config.directory.users_base}`,
+    );
+  const groups = observedGroupsOf(memberships, normalizeDn(person.dn));
+  const tier = tierFromMemberships(new Set(groups));
+  const grant = deps.store.getGrant(key);
+  const history = deps.store
+    .listAudit({ uid: key })
+    .slice(-10)
+    .map((a) => ({
+      at: a.at,
+      action: a.action,
+      batchId: a.batchId,
+      from: a.detail['from'] ?? null,
+      to: a.detail['to'] ?? null,
+    }));
+  return {
+    uid: key,
+    dn: person.dn,
+    name: person.name,
+    department: person.department,
+    title: person.title,
+    tier,
+    groups,
+    consistent: groups.length === tiersIncludedBy(tier).length,
+    recorded:
+      grant === null
+        ? null
+        : { tier: grant.tier, batchId: grant.batchId, expires: grant.expires, updatedAt: grant.updatedAt },
+    sshKeys: person.sshPublicKeys.map(fingerprint),
+    history,
+  };
+}
+
+export interface Overview {
+  readonly directory: Readonly<Record<Tier, number>>;
+  readonly recorded: Readonly<Record<Tier, number>>;
+  readonly batches: ReturnType<ServiceDeps['store']['listBatches']>;
+}
+
+/** Counts per tier in the directory (highest group per person) and in the store, recent batches. */
+export async function overview(deps: ServiceDeps): Promise<Overview> {
+  const memberships = await deps.directory.readMemberships();
+  const base = normalizeDn(deps.config.directory.users_base);
+  const highest = new Map<string, Tier>();
+  for (const tier of TIERS) for (const dn of memberships[tier]) if (dn.endsWith(`,${base}`)) highest.set(dn, tier);
+  const directory: Record<Tier, number> = { public: 0, vpn: 0, 'vpn-bastion': 0 };
+  for (const tier of highest.values()) directory[tier]++;
+  return { directory, recorded: deps.store.grantCounts(), batches: deps.store.listBatches(10) };
+}
+
+function fingerprint(key: string): string {
+  const [type, blob] = key.trim().split(/\s+/);
+  if (type === undefined || blob === undefined) return 'unparseable key';
+  const digest = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
+  return `${type} SHA256:${digest}`;
+}
