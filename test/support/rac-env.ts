@@ -1,0 +1,152 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { CompanyPerson } from '../../infra/local/company.ts';
+import { type LocalDirectory, type LocalDirectoryOptions, startDirectory } from '../../infra/local/directory.ts';
+import { EXAMPLE_POLICY } from '../../src/cli/commands/init.ts';
+import { composeServices, type Services } from '../../src/compose.ts';
+import { loadConfig } from '../../src/config/load.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const RAC = join(ROOT, 'bin/rac');
+
+export interface RacEnv {
+  readonly dir: string;
+  readonly configPath: string;
+  readonly directory: LocalDirectory;
+  /** Runs the real CLI as a user would; never throws on a non-zero exit. */
+  rac(args: readonly string[], options?: { env?: Record<string, string>; stdin?: string }): Promise<RacResult>;
+  /** In-process services over the same config (for service-level tests). */
+  services(): Services;
+  /** Writes a file into the workspace and returns its path. */
+  write(name: string, content: string | Uint8Array): string;
+  stop(): Promise<void>;
+}
+
+export interface RacResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  json<T = unknown>(): T;
+}
+
+export interface RacEnvOptions extends LocalDirectoryOptions {
+  readonly config?: (defaults: string) => string;
+  readonly policy?: string;
+}
+
+/** A real slapd with a fresh data dir, plus a rac workspace (config, policy, store) for it. */
+export async function startRacEnv(options: RacEnvOptions = {}): Promise<RacEnv> {
+  const directory = await startDirectory(options);
+  const dir = mkdtempSync(join(tmpdir(), 'rac-test-'));
+  const defaults = configFor(directory);
+  const configPath = join(dir, 'rac.yaml');
+  writeFileSync(configPath, options.config === undefined ? defaults : options.config(defaults));
+  writeFileSync(join(dir, 'policy.yaml'), options.policy ?? EXAMPLE_POLICY);
+  const opened: Services[] = [];
+  return {
+    dir,
+    configPath,
+    directory,
+    rac: (args, runOptions) => runRac(dir, args, runOptions),
+    services() {
+      const s = composeServices(loadConfig({ path: configPath, env: {} }), { actor: 'test', logLevel: 'silent' });
+      opened.push(s);
+      return s;
+    },
+    write(name, content) {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    },
+    async stop() {
+      for (const s of opened) await s.close().catch(() => undefined);
+      await directory.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function configFor(directory: LocalDirectory): string {
+  return `capacity:
+  target_sessions: 5000
+  peak_concurrency: { public: 0.6, vpn: 0.9, vpn-bastion: 0.9 }
+  enforce: refuse
+directory:
+  url: ${directory.url}
+  bind_dn: ${directory.serviceDn}
+  bind_password_file: ${directory.servicePasswordFile}
+  users_base: ${directory.usersBase}
+  groups:
+    public: ${directory.groups.public}
+    vpn: ${directory.groups.vpn}
+    vpn-bastion: ${directory.groups['vpn-bastion']}
+  timeout_ms: 10000
+policy: ./policy.yaml
+store: ./rac.db
+`;
+}
+
+export function runRac(
+  cwd: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<RacResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(RAC, [...args], {
+      cwd,
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        HOME: process.env['HOME'] ?? '/root',
+        RAC_ACTOR: 'e2e',
+        ...options.env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.stdin.end(options.stdin ?? '');
+    child.on('close', (code) =>
+      resolvePromise({
+        code,
+        stdout,
+        stderr,
+        json<T>() {
+          try {
+            return JSON.parse(stdout) as T;
+          } catch (err) {
+            throw new Error(
+              `stdout is not one JSON document (${(err as Error).message}):\n${stdout}\nstderr:\n${stderr}`,
+            );
+          }
+        },
+      }),
+    );
+  });
+}
+
+/** Roster CSV text for people of the synthetic company. */
+export function rosterFor(
+  people: readonly CompanyPerson[],
+  extra: (p: CompanyPerson) => { tier?: string; ssh_key?: string; expires?: string } = () => ({}),
+): string {
+  const rows = people.map((p) => {
+    const e = extra(p);
+    return [p.uid, p.cn, p.mail, p.department, p.title, e.tier ?? '', e.ssh_key ?? '', e.expires ?? '']
+      .map(csvCell)
+      .join(',');
+  });
+  return `uid,name,email,department,title,tier,ssh_key,expires\n${rows.join('\n')}\n`;
+}
+
+function csvCell(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
