@@ -12,6 +12,8 @@ export interface Output {
   note(line: string): void;
   /** The one JSON document of a --json command. */
   document(value: unknown): void;
+  /** A piece of a document written in pieces (large plans). */
+  raw(text: string): void;
   /** Rewrites the current stderr line (progress bars, TTY only). */
   status(line: string): void;
   endStatus(): void;
@@ -31,6 +33,9 @@ export function createOutput(json: boolean): Output {
     },
     document(value) {
       process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    raw(text) {
+      process.stdout.write(text);
     },
     status(line) {
       process.stderr.write(`\r\x1b[2K${line}`);

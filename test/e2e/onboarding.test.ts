@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCompany } from '../../infra/local/company.ts';
+import { memberUids } from '../../infra/local/ldapsearch.ts';
 import type { Plan } from '../../src/core/plan/plan.ts';
 import type { ApplyReport } from '../../src/services/apply-plan.ts';
 import type { PersonStatus } from '../../src/services/user-status.ts';
-import { memberUids } from '../support/ldapsearch.ts';
 import { RAC, type RacEnv, rosterFor, startRacEnv } from '../support/rac-env.ts';
 
 const company = generateCompany(2000, { seed: 99 });
@@ -150,6 +150,21 @@ describe('rac as IT runs it, against a real slapd', () => {
     const out = await env.rac(['apply', 'stale.plan.json', '--json']);
     expect(out.code).toBe(7);
     expect(out.json<{ error: { code: string } }>().error.code).toBe('RAC_PLAN_STALE');
+  });
+
+  it('refuses a plan file edited after it was made (exit 7)', async () => {
+    const people = company.slice(1960, 1965);
+    env.write(
+      'edit.csv',
+      rosterFor(people, () => ({ tier: 'vpn' })),
+    );
+    expect((await env.rac(['plan', 'edit.csv', '--out', 'edit.plan.json'])).code).toBe(0);
+    const text = readFileSync(join(env.dir, 'edit.plan.json'), 'utf8');
+    env.write('edit.plan.json', text.replaceAll('"to":"vpn"', '"to":"vpn-bastion"'));
+    const out = await env.rac(['apply', 'edit.plan.json']);
+    expect(out.code).toBe(7);
+    expect(out.stderr).toContain('edited');
+    expect((await memberUids(env.directory, 'vpn-bastion')).has(people[0]?.uid as string)).toBe(false);
   });
 });
 

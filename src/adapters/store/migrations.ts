@@ -11,7 +11,14 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         created_at TEXT NOT NULL,
         mode TEXT NOT NULL CHECK (mode IN ('roster', 'revoke', 'rollback')),
         source_digest TEXT,
-        document TEXT NOT NULL
+        digest TEXT NOT NULL,
+        header TEXT NOT NULL
+      );
+      CREATE TABLE plan_people (
+        plan_id TEXT NOT NULL REFERENCES plans(id),
+        seq INTEGER NOT NULL,
+        person TEXT NOT NULL,
+        PRIMARY KEY (plan_id, seq)
       );
       CREATE TABLE batches (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { AppError } from '../../core/errors.ts';
-import type { Plan } from '../../core/plan/plan.ts';
+import type { Plan, PlannedPerson } from '../../core/plan/plan.ts';
+import { digestPlan } from '../../core/plan/serialize-plan.ts';
 import type { Tier } from '../../core/tiers.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -128,15 +129,34 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
       db.close();
     },
 
-    savePlan(plan: Plan): void {
-      db.prepare(
-        'INSERT OR IGNORE INTO plans (id, created_at, mode, source_digest, document) VALUES (?, ?, ?, ?, ?)',
-      ).run(plan.id, plan.createdAt, plan.mode, plan.source.digest, JSON.stringify(plan));
+    /**
+     * Stores a plan once: its header, one row per person, and the digest of its text (see
+     * serializePlan), against which apply checks a plan file.
+     */
+    savePlan(plan: Plan, digest: string = digestPlan(plan)): void {
+      if (db.prepare('SELECT 1 FROM plans WHERE id = ?').get(plan.id) !== undefined) return;
+      transaction(() => {
+        const { people, ...header } = plan;
+        db.prepare(
+          'INSERT INTO plans (id, created_at, mode, source_digest, digest, header) VALUES (?, ?, ?, ?, ?, ?)',
+        ).run(plan.id, plan.createdAt, plan.mode, plan.source.digest, digest, JSON.stringify(header));
+        const insert = db.prepare('INSERT INTO plan_people (plan_id, seq, person) VALUES (?, ?, ?)');
+        for (const [seq, person] of people.entries()) insert.run(plan.id, seq, JSON.stringify(person));
+      });
     },
 
     getPlan(id: string): Plan | null {
-      const row = db.prepare('SELECT document FROM plans WHERE id = ?').get(id) as { document: string } | undefined;
-      return row === undefined ? null : (JSON.parse(row.document) as Plan);
+      const row = db.prepare('SELECT header FROM plans WHERE id = ?').get(id) as { header: string } | undefined;
+      if (row === undefined) return null;
+      const people = (
+        db.prepare('SELECT person FROM plan_people WHERE plan_id = ? ORDER BY seq').all(id) as { person: string }[]
+      ).map((r) => JSON.parse(r.person) as PlannedPerson);
+      return { ...(JSON.parse(row.header) as Omit<Plan, 'people'>), people };
+    },
+
+    getPlanDigest(id: string): string | null {
+      const row = db.prepare('SELECT digest FROM plans WHERE id = ?').get(id) as { digest: string } | undefined;
+      return row?.digest ?? null;
     },
 
     getBatch(id: string): BatchRecord | null {

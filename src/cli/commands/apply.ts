@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import type { Plan } from '../../core/plan/plan.ts';
@@ -37,13 +38,13 @@ export async function applyCommand(ctx: CliContext, args: string[]): Promise<num
 
   let plan = readPlanFile(bytes);
   if (plan !== null) {
-    const stored = services.store.getPlan(plan.id);
+    const stored = services.store.getPlanDigest(plan.id);
     if (stored === null)
       throw new AppError(
         'RAC_PLAN_UNKNOWN',
         `plan ${plan.id} was not made with this store (${services.store.path}); run rac plan here`,
       );
-    if (JSON.stringify(stored) !== JSON.stringify(plan))
+    if (stored !== `sha256:${createHash('sha256').update(bytes).digest('hex')}`)
       throw new AppError(
         'RAC_PLAN_STALE',
         `${input} differs from plan ${plan.id} as it was made; it was edited — make a new plan`,

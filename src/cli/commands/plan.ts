@@ -1,9 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import type { Plan } from '../../core/plan/plan.ts';
+import { serializePlan } from '../../core/plan/serialize-plan.ts';
 import { planRoster } from '../../services/plan-batch.ts';
 import type { CliContext } from '../context.ts';
+import type { Output } from '../output.ts';
 import { renderPlan } from '../render.ts';
 
 export const PLAN_OPTIONS = {
@@ -48,10 +51,9 @@ export async function planCommand(ctx: CliContext, args: string[]): Promise<numb
     prune: values.prune,
     skipInvalid: values['skip-invalid'],
   });
-  if (plan.capacity.verdict !== 'refuse') services.store.savePlan(plan);
-  if (values.out !== undefined) writePlan(values.out, plan);
-  if (ctx.output.json) ctx.output.document(plan);
-  else {
+  const digest = writePlan(plan, values.out, ctx.output.json ? ctx.output : null);
+  if (plan.capacity.verdict !== 'refuse') services.store.savePlan(plan, digest);
+  if (!ctx.output.json) {
     for (const line of renderPlan(plan)) ctx.output.text(line);
     ctx.output.text('');
     if (plan.capacity.verdict === 'refuse')
@@ -62,10 +64,31 @@ export async function planCommand(ctx: CliContext, args: string[]): Promise<numb
   return plan.capacity.verdict === 'refuse' ? ExitCode.capacityRefused : ExitCode.ok;
 }
 
-export function writePlan(path: string, plan: Plan): void {
+/**
+ * Writes the plan's text, piece by piece, to the --out file and/or --json stdout, and returns its
+ * digest: a 50 000-person plan never exists as one string.
+ */
+export function writePlan(plan: Plan, path: string | undefined, stdout: Output | null): string {
+  const hash = createHash('sha256');
+  let fd: number | null = null;
   try {
-    writeFileSync(path, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o644 });
+    if (path !== undefined) fd = openSync(path, 'w', 0o644);
+    let buffer = '';
+    const flush = () => {
+      if (fd !== null) writeSync(fd, buffer);
+      stdout?.raw(buffer);
+      buffer = '';
+    };
+    for (const piece of serializePlan(plan)) {
+      hash.update(piece);
+      buffer += piece;
+      if (buffer.length >= 1 << 16) flush();
+    }
+    flush();
   } catch (err) {
     throw new AppError('RAC_USAGE_OUT', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
+  return `sha256:${hash.digest('hex')}`;
 }
