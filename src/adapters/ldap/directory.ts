@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { Attribute, Change, Client, type Entry, EqualityFilter, OrFilter } from 'ldapts';
+import { Attribute, Change, Client, type Entry, EqualityFilter, OrFilter, PresenceFilter } from 'ldapts';
 import { normalizeDn } from '../../core/dn.ts';
 import type { DirectoryPerson, ObservedMemberships } from '../../core/plan/plan.ts';
 import type { Secret } from '../../core/secret.ts';
@@ -21,9 +21,17 @@ export interface LdapDirectoryOptions {
 }
 
 const PERSON_ATTRIBUTES = ['uid', 'cn', 'displayName', 'ou', 'departmentNumber', 'title', 'sshPublicKey'];
-/** uids per OR filter: slapd evaluates each term through the uid index. */
-const UIDS_PER_SEARCH = 500;
+/**
+ * uids per OR filter. slapd's cost per OR term grows with the filter's size (measured: 10 000
+ * uids take 0.25 s in filters of 100, 0.56 s of 500, 1.7 s of 2000), so filters stay small.
+ */
+const UIDS_PER_SEARCH = 100;
 const PARALLEL_SEARCHES = 4;
+/**
+ * From this many uids on, one paged scan of the users base is cheaper than OR filters
+ * (measured: 50 000 people scanned in 0.6 s, against 1.2 s through filters of 100).
+ */
+const SCAN_FROM = 15_000;
 
 /**
  * Directory over one bound ldapts connection, opened lazily. Filters are built from filter
@@ -85,11 +93,35 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
     return searchEntries;
   }
 
+  /** Streams the users base page by page, keeping only the people asked for. */
+  async function scanPeople(wanted: ReadonlySet<string>): Promise<Map<string, DirectoryPerson>> {
+    const found = new Map<string, DirectoryPerson>();
+    const c = await session();
+    try {
+      const pages = c.searchPaginated(options.usersBase, {
+        scope: 'sub',
+        filter: new PresenceFilter({ attribute: 'uid' }),
+        attributes: PERSON_ATTRIBUTES,
+        paged: { pageSize: options.pageSize },
+      });
+      for await (const page of pages) {
+        for (const entry of page.searchEntries) {
+          const person = toPerson(entry, wanted);
+          if (person !== null) found.set(person.uid, person);
+        }
+      }
+    } catch (err) {
+      throw toLdapAppError(err, { url: options.url, operation: 'search people', dn: options.usersBase });
+    }
+    return found;
+  }
+
   const directory: Directory & AsyncDisposable = {
     url: options.url,
 
     async findPeople(uids) {
       const wanted = new Set(uids.map((u) => u.toLowerCase()));
+      if (wanted.size >= SCAN_FROM) return scanPeople(wanted);
       const chunks: string[][] = [];
       const list = [...wanted];
       for (let i = 0; i < list.length; i += UIDS_PER_SEARCH) chunks.push(list.slice(i, i + UIDS_PER_SEARCH));
