@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
 import { startDirectory } from '../infra/local/directory.ts';
+import { memberUids } from '../infra/local/ldapsearch.ts';
+import { configFor, rosterFor } from '../infra/local/workspace.ts';
 import { EXAMPLE_POLICY } from '../src/cli/commands/init.ts';
-import { memberUids } from '../test/support/ldapsearch.ts';
-import { configFor, rosterFor } from '../test/support/rac-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RAC = join(ROOT, 'bin/rac');

@@ -1,6 +1,7 @@
 import { Client } from 'ldapts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CompanyPerson, generateCompany } from '../../infra/local/company.ts';
+import { memberUids, sshKeysOf } from '../../infra/local/ldapsearch.ts';
 import type { Services } from '../../src/compose.ts';
 import { escapeDnValue } from '../../src/core/dn.ts';
 import { AppError } from '../../src/core/errors.ts';
@@ -8,7 +9,6 @@ import type { Directory } from '../../src/ports.ts';
 import { applyPlan } from '../../src/services/apply-plan.ts';
 import { planRevoke, planRoster } from '../../src/services/plan-batch.ts';
 import { planRollback } from '../../src/services/rollback-batch.ts';
-import { memberUids, sshKeysOf } from '../support/ldapsearch.ts';
 import { type RacEnv, rosterFor, startRacEnv } from '../support/rac-env.ts';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops';

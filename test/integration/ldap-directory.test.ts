@@ -2,11 +2,11 @@ import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCompany } from '../../infra/local/company.ts';
 import { type LocalDirectory, startDirectory } from '../../infra/local/directory.ts';
+import { memberUids } from '../../infra/local/ldapsearch.ts';
 import { createLdapDirectory } from '../../src/adapters/ldap/directory.ts';
 import { escapeDnValue, normalizeDn } from '../../src/core/dn.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { Secret } from '../../src/core/secret.ts';
-import { memberUids } from '../support/ldapsearch.ts';
 
 const HOSTILE_UIDS = ['*)(uid=*))(|(uid=*', 'a,b=c+d;<>"#\\', ' padded ', 'nul\0byte'];
 

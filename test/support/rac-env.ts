@@ -2,8 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { CompanyPerson } from '../../infra/local/company.ts';
 import { type LocalDirectory, type LocalDirectoryOptions, startDirectory } from '../../infra/local/directory.ts';
+import { configFor } from '../../infra/local/workspace.ts';
+
+export { rosterFor } from '../../infra/local/workspace.ts';
+
 import { EXAMPLE_POLICY } from '../../src/cli/commands/init.ts';
 import { composeServices, type Services } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -68,26 +71,6 @@ export async function startRacEnv(options: RacEnvOptions = {}): Promise<RacEnv> 
   };
 }
 
-export function configFor(directory: LocalDirectory): string {
-  return `capacity:
-  target_sessions: 5000
-  peak_concurrency: { public: 0.6, vpn: 0.9, vpn-bastion: 0.9 }
-  enforce: refuse
-directory:
-  url: ${directory.url}
-  bind_dn: ${directory.serviceDn}
-  bind_password_file: ${directory.servicePasswordFile}
-  users_base: ${directory.usersBase}
-  groups:
-    public: ${directory.groups.public}
-    vpn: ${directory.groups.vpn}
-    vpn-bastion: ${directory.groups['vpn-bastion']}
-  timeout_ms: 10000
-policy: ./policy.yaml
-store: ./rac.db
-`;
-}
-
 export function runRac(
   cwd: string,
   args: readonly string[],
@@ -131,22 +114,4 @@ export function runRac(
       }),
     );
   });
-}
-
-/** Roster CSV text for people of the synthetic company. */
-export function rosterFor(
-  people: readonly CompanyPerson[],
-  extra: (p: CompanyPerson) => { tier?: string; ssh_key?: string; expires?: string } = () => ({}),
-): string {
-  const rows = people.map((p) => {
-    const e = extra(p);
-    return [p.uid, p.cn, p.mail, p.department, p.title, e.tier ?? '', e.ssh_key ?? '', e.expires ?? '']
-      .map(csvCell)
-      .join(',');
-  });
-  return `uid,name,email,department,title,tier,ssh_key,expires\n${rows.join('\n')}\n`;
-}
-
-function csvCell(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { LocalDirectory } from '../../infra/local/directory.ts';
+import type { LocalDirectory } from './directory.ts';
 
 const run = promisify(execFile);
 
