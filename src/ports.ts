@@ -28,3 +28,33 @@ export interface Logger {
 }
 
 export type { Store } from './adapters/store/sqlite-store.ts';
+
+// ── Gateways and bastions ─────────────────────────────────────────────────────────────────────
+
+export interface ExecOptions {
+  /** Bytes for the command's stdin (secrets and bulk data travel here, never in argv). */
+  readonly stdin?: string | Uint8Array;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+export interface ExecResult {
+  /** Exit status; a command that was killed by a signal reports 128 + signal number. */
+  readonly code: number;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+/**
+ * A shell on a managed host, over SSH with a pinned host key. Commands are argv arrays, quoted in
+ * exactly one place; a non-zero exit is a result, not an error. Connection problems throw
+ * AppError RAC_SSH_* (RAC_SSH_HOST_KEY_MISMATCH before any command runs).
+ */
+export interface RemoteShell {
+  /** The managed host's name, for messages. */
+  readonly name: string;
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** A stream to a unix socket on the host (OpenSSH stream-local forwarding). */
+  openUnixSocket(path: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<import('node:stream').Duplex>;
+  close(): Promise<void>;
+}
