@@ -38,13 +38,18 @@ export function exitCodeFor(code: string): ExitCode {
   if (code.startsWith('RAC_ROSTER_')) return ExitCode.inputRejected;
   if (code === 'RAC_CAPACITY_REFUSED') return ExitCode.capacityRefused;
   if (code === 'RAC_APPLY_PARTIAL') return ExitCode.partialFailure;
-  if (code === 'RAC_PLAN_STALE') return ExitCode.planStale;
+  if (code === 'RAC_PLAN_STALE' || code === 'RAC_PLAN_UNKNOWN') return ExitCode.planStale;
+  if (code === 'RAC_SSH_HOST_KEY_PIN_INVALID' || code === 'RAC_SSH_PRIVATE_KEY_INVALID') return ExitCode.usage;
   if (
     code === 'RAC_LDAP_UNAVAILABLE' ||
     code === 'RAC_LDAP_TIMEOUT' ||
     code === 'RAC_LDAP_INVALID_CREDENTIALS' ||
     code === 'RAC_LDAP_TLS' ||
     code === 'RAC_GATEWAY_UNAVAILABLE' ||
+    code === 'RAC_GATEWAY_TIMEOUT' ||
+    code === 'RAC_SSH_UNAVAILABLE' ||
+    code === 'RAC_SSH_TIMEOUT' ||
+    code === 'RAC_SSH_AUTH' ||
     code === 'RAC_SSH_HOST_KEY_MISMATCH'
   )
     return ExitCode.upstreamUnavailable;
