@@ -58,3 +58,70 @@ export interface RemoteShell {
   openUnixSocket(path: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<import('node:stream').Duplex>;
   close(): Promise<void>;
 }
+
+export type GatewayKind = 'openvpn' | 'wireguard' | 'bastion';
+
+/** What one person should have (or has) on one gateway or bastion. */
+export interface GatewayGrant {
+  readonly uid: string;
+  readonly tier: Tier;
+  /** OpenVPN: the stable tunnel address. */
+  readonly address?: string;
+  /** Bastion: the person's OpenSSH public keys. */
+  readonly keys?: readonly string[];
+}
+
+export interface ObservedGrants {
+  /** Grants present on the host, by uid. */
+  readonly grants: ReadonlyMap<string, GatewayGrant>;
+  /** Artifacts the host has that rac did not make or cannot read (a hand-written file). */
+  readonly foreign: readonly string[];
+}
+
+/** The complete desired state of one host: people absent from `desired` lose their access there. */
+export interface GatewayChangeSet {
+  readonly desired: ReadonlyMap<string, GatewayGrant>;
+}
+
+export interface GatewayApplyReport {
+  readonly added: readonly string[];
+  readonly changed: readonly string[];
+  readonly removed: readonly string[];
+  readonly unchanged: number;
+  readonly failed: ReadonlyArray<{ uid: string; error: string }>;
+  /** false when the host already matched: nothing was written. */
+  readonly wrote: boolean;
+}
+
+/** One live session, in the one definition of "connected" (design §4.5). */
+export interface Session {
+  readonly gateway: string;
+  readonly kind: GatewayKind;
+  readonly uid: string;
+  /** OpenVPN client id or sshd pid: what disconnect acts on. */
+  readonly id: string;
+  readonly since: number | null;
+  readonly address: string | null;
+}
+
+export interface DisconnectReport {
+  readonly disconnected: ReadonlyArray<{ uid: string; sessions: number }>;
+  readonly failed: ReadonlyArray<{ uid: string; error: string }>;
+}
+
+export interface GatewayHealth {
+  readonly up: boolean;
+  readonly detail: string;
+  readonly latencyMs: number;
+}
+
+export interface GatewayDriver {
+  readonly name: string;
+  readonly kind: GatewayKind;
+  probe(signal?: AbortSignal): Promise<GatewayHealth>;
+  observe(signal?: AbortSignal): Promise<ObservedGrants>;
+  apply(changes: GatewayChangeSet, signal?: AbortSignal): Promise<GatewayApplyReport>;
+  listSessions(signal?: AbortSignal): Promise<readonly Session[]>;
+  disconnect(users: readonly string[], signal?: AbortSignal): Promise<DisconnectReport>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,87 @@
+import type { CompanyPerson } from './company.ts';
+import { type Bastion, startBastion } from './bastion-host.ts';
+import { type LocalDirectory, type SeedTier, startDirectory } from './directory.ts';
+import { cleanupAll, newRunId } from './netns.ts';
+import { type OpenVpnGateway, startOpenVpnGateway } from './openvpn-gateway.ts';
+import { configFor } from './workspace.ts';
+
+/**
+ * The whole local stack: a private slapd, OpenVPN gateways and bastions as network namespaces
+ * with their own sshd, and a rac.yaml that manages them with pinned host keys.
+ */
+export interface LocalStack {
+  readonly runId: string;
+  readonly directory: LocalDirectory;
+  readonly gateways: readonly OpenVpnGateway[];
+  readonly bastions: readonly Bastion[];
+  /** rac.yaml for this stack (capacity target and rated sessions can be overridden). */
+  config(options?: { targetSessions?: number; ratedSessions?: number; hostKeyOverride?: Record<string, string> }): string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: {
+  people: readonly CompanyPerson[];
+  memberships?: ReadonlyMap<string, SeedTier>;
+  gateways?: number;
+  bastions?: number;
+  sync?: boolean;
+}): Promise<LocalStack> {
+  const runId = newRunId();
+  const directory = await startDirectory({
+    people: options.people,
+    ...(options.memberships === undefined ? {} : { memberships: options.memberships }),
+    ...(options.sync === undefined ? {} : { sync: options.sync }),
+  });
+  const gateways: OpenVpnGateway[] = [];
+  const bastions: Bastion[] = [];
+  try {
+    for (let i = 1; i <= (options.gateways ?? 2); i++) gateways.push(await startOpenVpnGateway({ name: `gw-${i}`, directory, index: i, runId }));
+    for (let i = 1; i <= (options.bastions ?? 1); i++) bastions.push(await startBastion({ name: `bastion-${i}`, runId, index: i }));
+  } catch (err) {
+    for (const g of gateways) await g.stop();
+    await directory.stop();
+    throw err;
+  }
+  return {
+    runId,
+    directory,
+    gateways,
+    bastions,
+    config(o = {}) {
+      const pin = (name: string, key: string) => o.hostKeyOverride?.[name] ?? key;
+      const lines = [configFor(directory).replace('target_sessions: 5000', `target_sessions: ${o.targetSessions ?? 5000}`), 'gateways:'];
+      for (const g of gateways) {
+        const [a, b] = g.serverSubnet.split('.') as [string, string];
+        lines.push(
+          `  - name: ${g.name}`,
+          '    kind: openvpn',
+          `    rated_sessions: ${o.ratedSessions ?? 2500}`,
+          `    ssh: { host: ${g.address}, port: ${g.ssh.port}, user: root, private_key_file: ${g.ssh.privateKeyFile}, host_key: "${pin(g.name, g.ssh.hostKeyLine)}" }`,
+          '    openvpn:',
+          `      ccd_dir: ${g.ccdDir}`,
+          `      management: ${g.managementSocket}`,
+          `      server_network: ${g.serverSubnet}`,
+          `      pools: { vpn: ${a}.${b}.0.0/20, vpn-bastion: ${a}.${b}.16.0/24 }`,
+          '      routes: { vpn: [10.100.0.0/16], vpn-bastion: [10.100.0.0/16, 10.101.0.0/16] }',
+          `      remote: { host: ${g.vpnAddress}, port: ${g.vpnPort}, proto: udp }`,
+        );
+      }
+      for (const b of bastions) {
+        lines.push(
+          `  - name: ${b.name}`,
+          '    kind: bastion',
+          '    rated_sessions: 400',
+          `    ssh: { host: ${b.address}, port: ${b.ssh.port}, user: root, private_key_file: ${b.ssh.privateKeyFile}, host_key: "${pin(b.name, b.ssh.hostKeyLine)}" }`,
+        );
+      }
+      if (gateways[0] !== undefined) lines.push('profiles:', `  ca_file: ${gateways[0].caFile}`);
+      return `${lines.join('\n')}\n`;
+    },
+    async stop() {
+      for (const b of bastions) await b.stop().catch(() => undefined);
+      for (const g of gateways) await g.stop().catch(() => undefined);
+      await directory.stop();
+      await cleanupAll();
+    },
+  };
+}

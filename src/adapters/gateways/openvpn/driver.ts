@@ -1,0 +1,182 @@
+import type { OpenVpnConfig } from '../../../config/schema.ts';
+import { AppError } from '../../../core/errors.ts';
+import { cidrNetmask } from '../../../core/ipv4.ts';
+import { parseCcd, renderCcd } from '../../../core/openvpn/render-ccd.ts';
+import { isAuthenticated, parseOpenVpnStatus } from '../../../core/openvpn/parse-status.ts';
+import { readTar, writeTar } from '../../../core/tar.ts';
+import type { GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
+import { withManagement } from './management.ts';
+
+/**
+ * Swaps the client-config-dir in one step: the new set is unpacked into a fresh directory next
+ * to it, then the ccd symlink is renamed onto it (rename is atomic), so the server never reads a
+ * half-written set. Static text: the only data is the tar on stdin and the path in $1.
+ */
+const SWAP_SCRIPT = `set -eu
+ccd=$1
+case "$ccd" in /*) ;; *) echo "ccd_dir must be absolute: $ccd" >&2; exit 3 ;; esac
+[ -L "$ccd" ] || { echo "ccd_dir $ccd must be a symlink (rac swaps it atomically)" >&2; exit 3; }
+base=$(dirname "$ccd")
+gen=$(mktemp -d "$base/.rac-ccd.XXXXXXXX")
+chmod 0755 "$gen"
+tar -xf - -C "$gen" --no-same-owner --no-same-permissions
+old=$(readlink "$ccd")
+ln -s "$gen" "$ccd.rac-new"
+mv -T "$ccd.rac-new" "$ccd"
+case "$old" in "$base"/.rac-ccd.*) rm -rf -- "$old" ;; esac
+`;
+
+/** Time for a HALT to reach the client before the server side is dropped. */
+const HALT_DELIVERY_MS = 250;
+
+export interface OpenVpnDriverOptions {
+  readonly name: string;
+  readonly shell: RemoteShell;
+  readonly openvpn: OpenVpnConfig;
+  readonly timeoutMs: number;
+}
+
+interface ObservedFile {
+  readonly name: string;
+  readonly text: string;
+}
+
+export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDriver {
+  const { name, shell, openvpn, timeoutMs } = options;
+  const netmask = cidrNetmask(openvpn.server_network);
+
+  async function readFiles(signal?: AbortSignal): Promise<ObservedFile[]> {
+    const result = await shell.exec(['tar', '-C', `${openvpn.ccd_dir}/`, '-cf', '-', '.'], { signal, timeoutMs });
+    if (result.code !== 0) {
+      throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: cannot read ${openvpn.ccd_dir}: ${result.stderr.trim()}`);
+    }
+    return readTar(new Uint8Array(result.stdout))
+      .filter((e) => (e.type ?? 'file') === 'file')
+      .map((e) => ({ name: e.name.replace(/^\.\//, ''), text: new TextDecoder().decode(e.content) }));
+  }
+
+  function render(grant: GatewayGrant): string {
+    if (grant.tier === 'public') throw new AppError('RAC_OPENVPN_RENDER', `${grant.uid}: public has no VPN profile`);
+    if (grant.address === undefined) throw new AppError('RAC_OPENVPN_RENDER', `${grant.uid}: no address allocated on ${name}`);
+    return renderCcd({ uid: grant.uid, tier: grant.tier, address: grant.address, netmask, routes: openvpn.routes[grant.tier] });
+  }
+
+  function toGrants(files: readonly ObservedFile[]) {
+    const grants = new Map<string, GatewayGrant>();
+    const foreign: string[] = [];
+    for (const file of files) {
+      const entry = safeParseCcd(file.text);
+      if (entry === null || entry.uid !== file.name || entry.tier === null) {
+        foreign.push(file.name);
+        continue;
+      }
+      grants.set(entry.uid, { uid: entry.uid, tier: entry.tier, ...(entry.address === null ? {} : { address: entry.address }) });
+    }
+    return { grants, foreign };
+  }
+
+  return {
+    name,
+    kind: 'openvpn',
+
+    async probe(signal) {
+      const started = performance.now();
+      try {
+        const link = await shell.exec(['test', '-L', openvpn.ccd_dir], { signal, timeoutMs });
+        if (link.code !== 0) return { up: false, detail: `${openvpn.ccd_dir} is not a symlink`, latencyMs: performance.now() - started };
+        const stats = await withManagement(shell, openvpn.management, timeoutMs, (m) => m.single('load-stats'));
+        return { up: stats.ok, detail: stats.text, latencyMs: performance.now() - started };
+      } catch (err) {
+        return { up: false, detail: (err as Error).message, latencyMs: performance.now() - started };
+      }
+    },
+
+    async observe(signal) {
+      return toGrants(await readFiles(signal));
+    },
+
+    async apply({ desired }, signal) {
+      const files = await readFiles(signal);
+      const textByName = new Map(files.map((f) => [f.name, f.text]));
+      const added: string[] = [];
+      const changed: string[] = [];
+      const wanted = new Map<string, string>();
+      for (const grant of desired.values()) {
+        const text = render(grant);
+        wanted.set(grant.uid, text);
+        const current = textByName.get(grant.uid);
+        if (current === undefined) added.push(grant.uid);
+        else if (current !== text) changed.push(grant.uid);
+      }
+      const removed = files.map((f) => f.name).filter((n) => !wanted.has(n));
+      const unchanged = wanted.size - added.length - changed.length;
+      if (added.length + changed.length + removed.length === 0) {
+        return { added, changed, removed, unchanged, failed: [], wrote: false };
+      }
+      const tar = writeTar([...wanted].map(([uid, text]) => ({ name: uid, mode: 0o644, content: new TextEncoder().encode(text) })));
+      const result = await shell.exec(['sh', '-c', SWAP_SCRIPT, 'rac-ccd-swap', openvpn.ccd_dir], { stdin: tar, signal, timeoutMs });
+      if (result.code !== 0) {
+        throw new AppError('RAC_GATEWAY_APPLY', `${name}: swapping ${openvpn.ccd_dir} failed (exit ${result.code}): ${result.stderr.trim()}`);
+      }
+      return { added, changed, removed, unchanged, failed: [], wrote: true };
+    },
+
+    async listSessions() {
+      const text = await withManagement(shell, openvpn.management, timeoutMs, (m) => m.multi('status 3'));
+      const { clients } = parseOpenVpnStatus(text);
+      return clients.filter(isAuthenticated).map(
+        (c): Session => ({
+          gateway: name,
+          kind: 'openvpn',
+          uid: c.username as string,
+          id: String(c.clientId),
+          since: c.connectedSince,
+          address: c.virtualAddress,
+        }),
+      );
+    },
+
+    /**
+     * `client-kill <CID> HALT`: the client is told to exit, not to reconnect (a plain `kill <cn>`
+     * leaves it believing it is connected until its ping-restart, then it tries again).
+     */
+    async disconnect(users) {
+      const wanted = new Set(users);
+      return withManagement(shell, openvpn.management, timeoutMs, async (m) => {
+        const { clients } = parseOpenVpnStatus(await m.multi('status 3'));
+        const counts = new Map<string, number>();
+        const failed: Array<{ uid: string; error: string }> = [];
+        const halted: string[] = [];
+        for (const c of clients) {
+          const uid = c.username ?? c.commonName;
+          if (!wanted.has(uid)) continue;
+          const reply = await m.single(`client-kill ${c.clientId} HALT`);
+          if (reply.ok) {
+            counts.set(uid, (counts.get(uid) ?? 0) + 1);
+            halted.push(c.commonName);
+          } else failed.push({ uid, error: reply.text });
+        }
+        if (halted.length > 0) {
+          // HALT is delivered on the control channel, then the server keeps the instance ~5 s
+          // before it lets go. Once the message is on its way, drop the server side at once
+          // (`kill <cn>`), so the session is gone from the server too.
+          await new Promise((r) => setTimeout(r, HALT_DELIVERY_MS));
+          for (const cn of new Set(halted)) await m.single(`kill ${cn}`);
+        }
+        return { disconnected: [...counts].map(([uid, sessions]) => ({ uid, sessions })), failed };
+      });
+    },
+
+    async close() {
+      await shell.close();
+    },
+  };
+}
+
+function safeParseCcd(text: string) {
+  try {
+    return parseCcd(text);
+  } catch {
+    return null; // unreadable: reported as foreign by the caller
+  }
+}
