@@ -1,0 +1,429 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AccountReportLine,
+  BASTION_SCRIPT,
+  type BastionAccount,
+  OBSERVE_SCRIPT,
+  parseAccountReport,
+  parseObservedAccounts,
+  renderAccountManifest,
+} from '../../src/core/bastion/account-script.ts';
+import { parseSshPublicKey } from '../../src/core/roster/ssh-public-key.ts';
+
+/**
+ * BASTION_SCRIPT for real, as root, against shadow-utils, setpriv and a real sshd — but never the machine's
+ * own accounts: every run happens in a throwaway mount + pid + network namespace where /etc is a private
+ * copy and /home an empty directory (the pid namespace also keeps `pkill -u` from seeing host processes).
+ */
+
+const CAN_RUN =
+  process.getuid?.() === 0 &&
+  ['/usr/bin/unshare', '/usr/sbin/newusers', '/usr/bin/setpriv', '/usr/sbin/ip'].every((p) => existsSync(p));
+const HAS_SSHD = existsSync('/usr/sbin/sshd') && existsSync('/usr/bin/ssh');
+const USERS = 300;
+const PORT = 2222;
+const uidOf = (i: number) => `user${String(i).padStart(3, '0')}`;
+
+let ROOT = '';
+const keys = new Map<string, string>();
+
+/** Mounts the private /etc and /home over the real ones, inside the namespace only. $1 is ROOT. */
+const PREP = `set -e
+mount --bind "$1/etc" /etc
+mount --bind "$1/home" /home
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -m 755 /run/sshd
+ip link set lo up
+set +e
+`;
+
+function inNamespace(body: string, stdin = ''): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(
+    '/usr/bin/unshare',
+    [
+      '--mount',
+      '--pid',
+      '--net',
+      '--fork',
+      '--mount-proc',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `${PREP}${body}`,
+      'sh',
+      ROOT,
+    ],
+    {
+      input: stdin,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', RAC_SCRIPT: BASTION_SCRIPT, RAC_OBSERVE: OBSERVE_SCRIPT },
+    },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface Run {
+  code: number;
+  report: AccountReportLine[];
+  byStatus: Record<string, string[]>;
+  stderr: string;
+  /** The script alone, without the namespace setup. */
+  ms: number;
+  /** What `before`/`after` printed. */
+  extra: string;
+}
+
+/** Runs BASTION_SCRIPT exactly as the driver does (`sh -c <script>`, manifest on stdin). */
+function runScript(manifest: string, options: { before?: string; after?: string } = {}): Run {
+  const body = `${options.before ?? ''}
+s=$(date +%s%N)
+sh -c "$RAC_SCRIPT" rac-bastion > "$1/report" 2> "$1/stderr"
+rc=$?
+e=$(date +%s%N)
+echo "$rc $(( (e - s) / 1000000 ))" > "$1/rc"
+${options.after ?? ''}`;
+  const ns = inNamespace(body, manifest);
+  expect(ns.status, ns.stderr).toBe(0);
+  const [code, ms] = readFileSync(join(ROOT, 'rc'), 'utf8').trim().split(' ').map(Number);
+  const report = parseAccountReport(readFileSync(join(ROOT, 'report'), 'utf8'));
+  const byStatus: Record<string, string[]> = {};
+  for (const line of report) byStatus[line.status] = [...(byStatus[line.status] ?? []), line.uid];
+  return {
+    code: code ?? -1,
+    report,
+    byStatus,
+    stderr: readFileSync(join(ROOT, 'stderr'), 'utf8'),
+    ms: ms ?? -1,
+    extra: ns.stdout,
+  };
+}
+
+function sshString(data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  return Buffer.concat([length, data]);
+}
+function ed25519(): string {
+  const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+  const blob = Buffer.concat([sshString(Buffer.from('ssh-ed25519')), sshString(Buffer.from(jwk.x ?? '', 'base64url'))]);
+  return `ssh-ed25519 ${blob.toString('base64')} someone@laptop`;
+}
+
+function present(uids: readonly string[]): BastionAccount[] {
+  return uids.map((uid) => ({ uid, state: 'present', keys: [keys.get(uid) as string] }));
+}
+function locked(uids: readonly string[]): BastionAccount[] {
+  return uids.map((uid) => ({ uid, state: 'locked', keys: [] }));
+}
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => uidOf(from + i));
+
+/** /etc/passwd and /etc/shadow of the private copy, by user. */
+function accounts(): Map<string, { passwd: string[]; shadow: string[] }> {
+  const out = new Map<string, { passwd: string[]; shadow: string[] }>();
+  for (const line of readFileSync(join(ROOT, 'etc/passwd'), 'utf8').trim().split('\n')) {
+    const fields = line.split(':');
+    out.set(fields[0] as string, { passwd: fields, shadow: [] });
+  }
+  for (const line of readFileSync(join(ROOT, 'etc/shadow'), 'utf8').trim().split('\n')) {
+    const fields = line.split(':');
+    const entry = out.get(fields[0] as string);
+    if (entry !== undefined) entry.shadow = fields;
+  }
+  return out;
+}
+
+/** Logs in with a real ssh client to a real sshd (StrictModes on) inside the namespace. */
+function logins(uids: readonly string[]): Record<string, 'ok' | 'denied'> {
+  const attempts = uids
+    .map(
+      (u) =>
+        `if ssh -F /dev/null -i "$1/keys/${u}" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ` +
+        `-o LogLevel=ERROR -o ConnectTimeout=5 -p ${PORT} ${u}@127.0.0.1 'echo logged-in' 2>/dev/null | grep -q logged-in; ` +
+        `then echo "${u} ok"; else echo "${u} denied"; fi`,
+    )
+    .join('\n');
+  const ns = inNamespace(`/usr/sbin/sshd -D -e -f "$1/sshd_config" 2> "$1/sshd.log" &
+sshd=$!
+i=0
+while [ $i -lt 100 ] && ! ssh-keyscan -T 1 -p ${PORT} 127.0.0.1 > /dev/null 2>&1; do sleep 0.05; i=$((i + 1)); done
+${attempts}
+kill $sshd
+`);
+  return Object.fromEntries(
+    ns.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, 'ok' | 'denied']),
+  );
+}
+
+describe.skipIf(!CAN_RUN)('bastion account script, for real, in a private namespace', () => {
+  beforeAll(() => {
+    ROOT = mkdtempSync('/tmp/rac-bastion-it-');
+    execFileSync('cp', ['-a', '/etc', join(ROOT, 'etc')]);
+    mkdirSync(join(ROOT, 'home'));
+    mkdirSync(join(ROOT, 'keys'), { mode: 0o700 });
+    // Two people get real key pairs (for ssh logins); everyone else a freshly generated public key.
+    for (let i = 0; i < USERS; i++) {
+      const uid = uidOf(i);
+      if (i < 3) {
+        execFileSync('ssh-keygen', [
+          '-q',
+          '-t',
+          'ed25519',
+          '-N',
+          '',
+          '-C',
+          `${uid}@laptop`,
+          '-f',
+          join(ROOT, 'keys', uid),
+        ]);
+        keys.set(uid, readFileSync(join(ROOT, 'keys', `${uid}.pub`), 'utf8').trim());
+      } else keys.set(uid, ed25519());
+    }
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(ROOT, 'hostkey')]);
+    writeFileSync(
+      join(ROOT, 'sshd_config'),
+      [
+        `Port ${PORT}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${ROOT}/hostkey`,
+        'PidFile /run/sshd.pid',
+        'UsePAM no',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
+    // Someone who already has an account named like a rac user, outside rac's group.
+    const made = inNamespace('useradd -m -s /bin/sh clash && echo hello > /home/clash/notes && echo done');
+    expect(made.stdout.trim(), made.stderr).toBe('done');
+  });
+
+  afterAll(() => {
+    if (ROOT !== '') rmSync(ROOT, { recursive: true, force: true });
+  });
+
+  it(`creates ${USERS} accounts in one run`, () => {
+    const run = runScript(renderAccountManifest(present(range(0, USERS))));
+    console.log(`bastion script: ${USERS} new accounts in ${run.ms} ms`);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.byStatus['created']).toHaveLength(USERS);
+
+    const all = accounts();
+    const group = readFileSync(join(ROOT, 'etc/group'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('rac-bastion:'));
+    const gid = group?.split(':')[2];
+    expect(gid).toMatch(/^\d+$/);
+    for (const uid of range(0, USERS)) {
+      const entry = all.get(uid);
+      expect(entry?.passwd.slice(3), uid).toEqual([gid, 'rac', `/home/${uid}`, '/bin/bash']);
+      // '*': no password at all, yet not locked (sshd with UsePAM no refuses '!').
+      expect(entry?.shadow[1], uid).toBe('*');
+    }
+    const user = all.get('user123')?.passwd;
+    const file = join(ROOT, 'home/user123/.ssh/authorized_keys');
+    const key = parseSshPublicKey(keys.get('user123') as string);
+    if (!key.ok) throw new Error('test key');
+    expect(readFileSync(file, 'utf8')).toBe(`ssh-ed25519 ${key.key.blob} rac:user123\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(ROOT, 'home/user123/.ssh')).mode & 0o777).toBe(0o700);
+    expect(String(statSync(file).uid)).toBe(user?.[2]);
+    expect(String(statSync(join(ROOT, 'home/user123/.ssh')).uid)).toBe(user?.[2]);
+  });
+
+  it('re-running the same manifest changes nothing', () => {
+    const file = join(ROOT, 'home/user007/.ssh/authorized_keys');
+    const before = statSync(file);
+    const passwd = readFileSync(join(ROOT, 'etc/passwd'), 'utf8');
+    const run = runScript(renderAccountManifest(present(range(0, USERS))));
+    console.log(`bastion script: ${USERS} unchanged accounts in ${run.ms} ms`);
+    expect(run.code).toBe(0);
+    expect(run.byStatus['unchanged']).toHaveLength(USERS);
+    expect(run.report[0]).toEqual({ uid: 'user000', status: 'unchanged', detail: '1 keys' });
+    expect(statSync(file).mtimeMs).toBe(before.mtimeMs);
+    expect(statSync(file).ino).toBe(before.ino);
+    expect(readFileSync(join(ROOT, 'etc/passwd'), 'utf8')).toBe(passwd);
+  });
+
+  it.skipIf(!HAS_SSHD)('a real sshd lets the new accounts in with their keys', () => {
+    expect(logins(['user000', 'user001'])).toEqual({ user000: 'ok', user001: 'ok' });
+  });
+
+  it('replaces keys when they change', () => {
+    const fresh = ed25519();
+    const run = runScript(
+      renderAccountManifest([{ uid: 'user200', state: 'present', keys: [fresh, keys.get('user200') as string] }]),
+    );
+    expect(run.report).toEqual([{ uid: 'user200', status: 'updated', detail: 'keys written (2);' }]);
+    expect(readFileSync(join(ROOT, 'home/user200/.ssh/authorized_keys'), 'utf8').split('\n')).toHaveLength(3);
+  });
+
+  it('locks accounts: password and expiry, keys gone, running processes killed', () => {
+    const lockUids = range(0, 30);
+    const run = runScript(renderAccountManifest(locked(lockUids)), {
+      // A process of user001 still running, as after a login.
+      before: 'setpriv --reuid="$(id -u user001)" --regid="$(id -g user001)" --clear-groups sleep 300 &\nsleep 0.2',
+      after: 'ps -eo user=,args= | grep "sleep 300" | grep -v grep || echo "no sleep left"',
+    });
+    expect(run.code).toBe(0);
+    expect(run.byStatus['locked']).toHaveLength(30);
+    expect(run.report.find((r) => r.uid === 'user001')?.detail).toBe('locked; keys removed; processes killed;');
+    expect(run.report.find((r) => r.uid === 'user002')?.detail).toBe('locked; keys removed;');
+    expect(run.extra.trim()).toBe('no sleep left');
+    const all = accounts();
+    for (const uid of lockUids) {
+      expect(all.get(uid)?.shadow[1], uid).toBe('!*');
+      expect(all.get(uid)?.shadow[7], uid).toBe('1');
+      expect(existsSync(join(ROOT, `home/${uid}/.ssh/authorized_keys`)), uid).toBe(false);
+    }
+    // Locking twice is a no-op.
+    const again = runScript(renderAccountManifest(locked(lockUids)));
+    expect(again.byStatus['unchanged']).toHaveLength(30);
+    expect(again.report[0]).toEqual({ uid: 'user000', status: 'unchanged', detail: 'already locked' });
+  });
+
+  it.skipIf(!HAS_SSHD)('a real sshd refuses a locked account, and lets it in again once present', () => {
+    expect(logins(['user000', 'user001', 'user002'])).toEqual({
+      user000: 'denied',
+      user001: 'denied',
+      user002: 'denied',
+    });
+    const run = runScript(renderAccountManifest(present(['user001'])));
+    expect(run.report).toEqual([{ uid: 'user001', status: 'updated', detail: 'unlocked; keys written (1);' }]);
+    expect(
+      accounts()
+        .get('user001')
+        ?.shadow.slice(1, 2)
+        .concat(accounts().get('user001')?.shadow[7] ?? ''),
+    ).toEqual(['*', '']);
+    expect(logins(['user001'])).toEqual({ user001: 'ok' });
+  });
+
+  it('leaves an account outside rac-bastion alone and reports a conflict', () => {
+    const before = accounts().get('clash');
+    const home = readFileSync(join(ROOT, 'home/clash/notes'), 'utf8');
+    keys.set('clash', ed25519());
+    for (const manifest of [renderAccountManifest(present(['clash'])), renderAccountManifest(locked(['clash']))]) {
+      const run = runScript(manifest);
+      expect(run.code).toBe(0);
+      expect(run.report).toEqual([
+        { uid: 'clash', status: 'conflict', detail: 'account exists and is not in group rac-bastion; not touched' },
+      ]);
+    }
+    expect(accounts().get('clash')).toEqual(before);
+    expect(readFileSync(join(ROOT, 'home/clash/notes'), 'utf8')).toBe(home);
+    expect(existsSync(join(ROOT, 'home/clash/.ssh'))).toBe(false);
+  });
+
+  it('refuses to write through a symlinked ~/.ssh or authorized_keys', () => {
+    // Targets inside the private /home, so even a broken script could not reach anything real.
+    mkdirSync(join(ROOT, 'home/decoy'));
+    writeFileSync(join(ROOT, 'home/decoy/authorized_keys'), 'sentinel\n');
+    rmSync(join(ROOT, 'home/user050/.ssh'), { recursive: true });
+    symlinkSync('/home/decoy', join(ROOT, 'home/user050/.ssh'));
+    rmSync(join(ROOT, 'home/user051/.ssh/authorized_keys'));
+    symlinkSync('/home/decoy/authorized_keys', join(ROOT, 'home/user051/.ssh/authorized_keys'));
+    keys.set('user050', ed25519());
+
+    const run = runScript(renderAccountManifest([...present(['user050']), ...locked(['user051'])]));
+    expect(run.code).toBe(1);
+    expect(run.report).toEqual([
+      { uid: 'user050', status: 'error', detail: 'refused: ~/.ssh is a symlink' },
+      {
+        uid: 'user051',
+        status: 'error',
+        detail: 'locked; keys not removed: ~/.ssh/authorized_keys is a symlink;',
+      },
+    ]);
+    expect(readFileSync(join(ROOT, 'home/decoy/authorized_keys'), 'utf8')).toBe('sentinel\n');
+    expect(lstatSync(join(ROOT, 'home/user050/.ssh')).isSymbolicLink()).toBe(true);
+    expect(accounts().get('user051')?.shadow[1]).toBe('!*');
+  });
+
+  it('renderAccountManifest refuses a key carrying a forced command', () => {
+    expect(() =>
+      renderAccountManifest([
+        { uid: 'user010', state: 'present', keys: [`command="echo pwned" ${keys.get('user010')}`] },
+      ]),
+    ).toThrow(/options .* are not allowed/);
+  });
+
+  it.each([
+    [
+      'a key with options',
+      (k: string) =>
+        `rac-bastion-manifest 1\naccount\tuser010\tpresent\nkey\tuser010\tcommand="touch /home/pwned" ${k}\nend\t1\n`,
+    ],
+    ['a uid that is shell', () => 'rac-bastion-manifest 1\naccount\t$(touch /home/pwned)\tpresent\nend\t1\n'],
+    ['a truncated manifest', () => 'rac-bastion-manifest 1\naccount\tuser010\tlocked\naccount\tuser011\tlo'],
+    ['a wrong count', () => 'rac-bastion-manifest 1\naccount\tuser010\tlocked\nend\t2\n'],
+    [
+      'a key for someone else',
+      (k: string) =>
+        `rac-bastion-manifest 1\naccount\tuser010\tpresent\nkey\tuser010\t${k.split(' ').slice(0, 2).join(' ')} rac:user011\nend\t1\n`,
+    ],
+    ['no header', () => 'account\tuser010\tlocked\nend\t1\n'],
+  ])('the script itself refuses a hand-made manifest with %s, changing nothing', (_what, make) => {
+    const passwd = readFileSync(join(ROOT, 'etc/shadow'), 'utf8');
+    const run = runScript(make(keys.get('user010') as string));
+    expect(run.code).toBe(2);
+    expect(run.report).toEqual([]);
+    expect(run.stderr).toMatch(
+      /^rac-bastion: manifest refused, nothing was changed: (?:manifest line \d+: |the manifest is truncated)/,
+    );
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(ROOT, 'home/pwned'))).toBe(false);
+    expect(readFileSync(join(ROOT, 'etc/shadow'), 'utf8')).toBe(passwd);
+  });
+
+  it('OBSERVE_SCRIPT lists rac-bastion members with lock state, keys and problems', () => {
+    // Someone added a key with a forced command by hand: reported as a problem, never as a key or verbatim.
+    const extra = keys.get('user199') as string;
+    appendFileSync(
+      join(ROOT, 'home/user199/.ssh/authorized_keys'),
+      `command="/bin/secret-thing" ${extra}\n# a comment\n`,
+    );
+    const ns = inNamespace('sh -c "$RAC_OBSERVE" rac-bastion');
+    expect(ns.stdout).not.toContain('secret-thing');
+    expect(ns.status, ns.stderr).toBe(0);
+    const observed = new Map(parseObservedAccounts(ns.stdout).map((a) => [a.uid, a]));
+    expect(observed.size).toBe(USERS);
+    expect(observed.has('clash')).toBe(false);
+    expect(observed.get('user000')).toEqual({ uid: 'user000', locked: true, keys: [], fingerprints: [], problems: [] });
+    const key = parseSshPublicKey(keys.get('user123') as string);
+    if (!key.ok) throw new Error('test key');
+    expect(observed.get('user123')).toEqual({
+      uid: 'user123',
+      locked: false,
+      keys: [`ssh-ed25519 ${key.key.blob} rac:user123`],
+      fingerprints: [key.key.fingerprint],
+      problems: [],
+    });
+    expect(observed.get('user050')?.problems).toEqual(['~/.ssh is a symlink']);
+    expect(observed.get('user199')?.keys).toHaveLength(1);
+    expect(observed.get('user199')?.problems).toEqual(['1 authorized_keys lines carry options or are not keys']);
+    // user000–user029 were locked, user001 unlocked again, user051 locked.
+    expect([...observed.values()].filter((a) => a.locked)).toHaveLength(30);
+  });
+});
