@@ -21,6 +21,8 @@ export interface LoadedConfig {
 
 export interface LoadConfigOptions {
   path?: string | undefined;
+  /** Gateways whose missing host key is not an error (rac trust records it). */
+  allowUnpinned?: readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
   cwd?: string;
 }
@@ -43,12 +45,20 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       { cause: err },
     );
   }
-  return parseConfig(text, { path, env });
+  return parseConfig(text, {
+    path,
+    env,
+    ...(options.allowUnpinned === undefined ? {} : { allowUnpinned: options.allowUnpinned }),
+  });
 }
 
 export function parseConfig(
   text: string,
-  { path, env }: { path: string; env: Readonly<Record<string, string | undefined>> },
+  {
+    path,
+    env,
+    ...options
+  }: { path: string; env: Readonly<Record<string, string | undefined>>; allowUnpinned?: readonly string[] },
 ): LoadedConfig {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -82,6 +92,16 @@ export function parseConfig(
   (Array.isArray(config.gateways) ? config.gateways : []).forEach((gateway, i) => {
     if (names.has(gateway.name)) problems.push(`gateways.${i}.name: duplicate gateway name ${gateway.name}`);
     names.add(gateway.name);
+    if (gateway.kind === 'openvpn' && gateway.openvpn === undefined)
+      problems.push(`gateways.${i}.openvpn: required for kind openvpn`);
+    if (gateway.kind !== 'openvpn' && gateway.openvpn !== undefined)
+      problems.push(`gateways.${i}.openvpn: only for kind openvpn`);
+    if (gateway.kind === 'wireguard') problems.push(`gateways.${i}.kind: wireguard gateways are not supported yet`);
+    if (gateway.ssh?.host_key === undefined && !options.allowUnpinned?.includes(gateway.name)) {
+      problems.push(
+        `gateways.${i}.ssh.host_key: required — a host key is pinned, never accepted blindly (rac trust ${gateway.name} shows it and records it)`,
+      );
+    }
   });
   if (problems.length > 0) throw configError(path, dedupe(problems));
 

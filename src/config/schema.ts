@@ -52,25 +52,68 @@ export const DirectorySchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Cidr = Type.String({
+  pattern: '^(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2}$',
+  description: 'IPv4 CIDR, e.g. 10.8.0.0/20',
+});
+
+export const SshSchema = Type.Object(
+  {
+    host: NonEmpty,
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 22 }),
+    user: NonEmpty,
+    private_key_file: NonEmpty,
+    /** Pinned: an OpenSSH public key line or SHA256:… fingerprint. Missing = refused (rac trust). */
+    host_key: Type.Optional(NonEmpty),
+    timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+    concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 8 }),
+  },
+  { additionalProperties: false },
+);
+
+export const OpenVpnSchema = Type.Object(
+  {
+    /** A symlink on the gateway; rac swaps it to a complete new directory atomically. */
+    ccd_dir: NonEmpty,
+    /** The management interface's unix socket on the gateway, reached over SSH. */
+    management: NonEmpty,
+    /** The server's own network (`server` directive), for the netmask of ifconfig-push. */
+    server_network: Cidr,
+    pools: Type.Object({ vpn: Cidr, 'vpn-bastion': Cidr }, { additionalProperties: false }),
+    routes: Type.Object(
+      { vpn: Type.Array(Cidr, { default: [] }), 'vpn-bastion': Type.Array(Cidr, { default: [] }) },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Where clients reach this gateway (for rac profile). */
+    remote: Type.Object(
+      {
+        host: NonEmpty,
+        port: Type.Integer({ minimum: 1, maximum: 65535, default: 1194 }),
+        proto: Type.Union([Type.Literal('udp'), Type.Literal('tcp')], { default: 'udp' }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const GatewaySchema = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
     kind: Type.Union([Type.Literal('openvpn'), Type.Literal('wireguard'), Type.Literal('bastion')]),
     rated_sessions: Type.Integer({ minimum: 0 }),
-    ssh: Type.Optional(
-      Type.Object(
-        {
-          host: NonEmpty,
-          port: Type.Integer({ minimum: 1, maximum: 65535, default: 22 }),
-          user: NonEmpty,
-          private_key_file: NonEmpty,
-          host_key: NonEmpty,
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    ssh: SshSchema,
+    openvpn: Type.Optional(OpenVpnSchema),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
+);
+
+export const ProfilesSchema = Type.Object(
+  {
+    /** The CA that signed the gateways' server certificates, inlined in client profiles. */
+    ca_file: Type.Optional(NonEmpty),
+  },
+  { additionalProperties: false, default: {} },
 );
 
 export const ConfigSchema = Type.Object(
@@ -78,6 +121,7 @@ export const ConfigSchema = Type.Object(
     capacity: CapacitySchema,
     directory: DirectorySchema,
     gateways: Type.Array(GatewaySchema, { default: [] }),
+    profiles: ProfilesSchema,
     policy: Type.String({ minLength: 1, default: './policy.yaml' }),
     store: Type.String({ minLength: 1, default: './rac.db' }),
     http: Type.Object(
@@ -95,6 +139,7 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>;
 export type DirectoryConfig = Static<typeof DirectorySchema>;
 export type GatewayConfig = Static<typeof GatewaySchema>;
+export type OpenVpnConfig = Static<typeof OpenVpnSchema>;
 
 /** Dotted paths of every field marked `secret: true`, for log redaction. */
 export function secretPaths(schema: TSchema = ConfigSchema, prefix = ''): string[] {

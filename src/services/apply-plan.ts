@@ -6,6 +6,7 @@ import { observedGroupsOf, personState, recheckCapacity } from '../core/plan/bui
 import type { ObservedMemberships, Plan } from '../core/plan/plan.ts';
 import { TIERS, type Tier, tiersIncludedBy } from '../core/tiers.ts';
 import type { ServiceDeps } from './deps.ts';
+import { syncGateways } from './sync-gateways.ts';
 
 export interface ApplyOptions {
   /** Apply the first N people, verify them, and stop on any failure before the rest. */
@@ -17,7 +18,7 @@ export interface ApplyOptions {
 }
 
 export interface ProgressEvent {
-  readonly system: 'ldap';
+  readonly system: string;
   readonly wave: number;
   readonly waves: number;
   readonly done: number;
@@ -40,6 +41,21 @@ export interface ApplyReport {
     action: string;
     outcome: PersonOutcome;
     error: string | null;
+    /** Gateways and bastions where this person's change is not in place yet. */
+    pendingOn: readonly string[];
+  }>;
+  /** One line per gateway and bastion: what this run did there. */
+  readonly systems: ReadonlyArray<{
+    name: string;
+    kind: string;
+    status: 'applied' | 'unavailable' | 'failed';
+    added: number;
+    changed: number;
+    removed: number;
+    unchanged: number;
+    wrote: boolean;
+    error: string | null;
+    durationMs: number;
   }>;
   readonly counts: Readonly<Record<PersonOutcome, number>>;
   readonly ldap: { readonly modifies: number; readonly retries: number };
@@ -144,6 +160,41 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
       throw err;
     }
 
+    // Then every gateway and bastion, brought to the directory's state (hosts in parallel).
+    const systems = deps.gateways.length === 0 ? [] : await syncGateways(deps, { signal: options.signal });
+    const ldapApplied = store
+      .getItems(batch.id)
+      .filter((i) => i.outcome === 'applied')
+      .map((i) => i.uid);
+    for (const system of systems) {
+      const failedHere = new Map(system.failed.map((f) => [f.uid, f.error]));
+      store.recordSystemOutcomes(
+        batch.id,
+        system.name,
+        ldapApplied.map((uid) => {
+          if (system.status !== 'applied') return { uid, outcome: 'pending' as const, error: system.error };
+          const error = failedHere.get(uid);
+          return error === undefined
+            ? { uid, outcome: 'applied' as const }
+            : { uid, outcome: 'failed' as const, error };
+        }),
+        actor,
+      );
+      options.onProgress?.({
+        system: system.name,
+        wave: 1,
+        waves: 1,
+        done: ldapApplied.length,
+        total: ldapApplied.length,
+        failed: failedHere.size,
+      });
+    }
+    const notOnSystems = new Map<string, string[]>();
+    for (const row of store.getSystemOutcomes(batch.id)) {
+      if (row.outcome === 'applied') continue;
+      notOnSystems.set(row.uid, [...(notOnSystems.get(row.uid) ?? []), row.system]);
+    }
+
     const finalItems = new Map(store.getItems(batch.id).map((i) => [i.uid, i]));
     const inPlaceSet = new Set(inPlace.map((i) => i.uid));
     const people = plan.people.map((p) => {
@@ -153,13 +204,31 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
         if (item.outcome === 'applied') outcome = inPlaceSet.has(p.uid) ? 'already' : 'applied';
         else outcome = item.outcome;
       }
-      return { uid: p.uid, from: p.from, to: p.to, action: p.action, outcome, error: item?.error ?? null };
+      const pendingOn = notOnSystems.get(p.uid) ?? [];
+      return { uid: p.uid, from: p.from, to: p.to, action: p.action, outcome, error: item?.error ?? null, pendingOn };
     });
     const counts = { applied: 0, already: 0, failed: 0, pending: 0, unchanged: 0 };
     for (const p of people) counts[p.outcome]++;
-    const status = counts.failed + counts.pending === 0 ? 'applied' : 'partial';
-    store.finishRun(batch.id, actor, status, { counts, modifies: stats.modifies, stoppedEarly });
+    const status = counts.failed + counts.pending === 0 && notOnSystems.size === 0 ? 'applied' : 'partial';
+    store.finishRun(batch.id, actor, status, {
+      counts,
+      modifies: stats.modifies,
+      stoppedEarly,
+      systems: systems.map((x) => ({ name: x.name, status: x.status })),
+    });
     return {
+      systems: systems.map((x) => ({
+        name: x.name,
+        kind: x.kind,
+        status: x.status,
+        added: x.report?.added.length ?? 0,
+        changed: x.report?.changed.length ?? 0,
+        removed: x.report?.removed.length ?? 0,
+        unchanged: x.report?.unchanged ?? 0,
+        wrote: x.report?.wrote ?? false,
+        error: x.error,
+        durationMs: Math.round(x.durationMs),
+      })),
       batchId: batch.id,
       planId: plan.id,
       run,

@@ -23,6 +23,14 @@ export interface PersonStatus {
   } | null;
   readonly sshKeys: readonly string[];
   readonly history: ReadonlyArray<{ at: string; action: string; batchId: string | null; from: unknown; to: unknown }>;
+  /** Per gateway and bastion: what the host has for this person, and their live sessions. */
+  readonly hosts: ReadonlyArray<{
+    gateway: string;
+    kind: string;
+    grant: { tier: string; address: string | null; keys: number | null } | null;
+    sessions: ReadonlyArray<{ id: string; since: number | null; address: string | null }>;
+    error: string | null;
+  }>;
 }
 
 export async function personStatus(deps: ServiceDeps, uid: string): Promise<PersonStatus> {
@@ -47,7 +55,30 @@ export async function personStatus(deps: ServiceDeps, uid: string): Promise<Pers
       from: a.detail['from'] ?? null,
       to: a.detail['to'] ?? null,
     }));
+  const hosts = await Promise.all(
+    deps.gateways.map(async (g) => {
+      try {
+        const [observed, sessions] = await Promise.all([g.observe(), g.listSessions()]);
+        const grant = observed.grants.get(key);
+        return {
+          gateway: g.name,
+          kind: g.kind,
+          grant:
+            grant === undefined
+              ? null
+              : { tier: grant.tier, address: grant.address ?? null, keys: grant.keys?.length ?? null },
+          sessions: sessions
+            .filter((x) => x.uid === key)
+            .map((x) => ({ id: x.id, since: x.since, address: x.address })),
+          error: null,
+        };
+      } catch (err) {
+        return { gateway: g.name, kind: g.kind, grant: null, sessions: [], error: (err as Error).message };
+      }
+    }),
+  );
   return {
+    hosts,
     uid: key,
     dn: person.dn,
     name: person.name,

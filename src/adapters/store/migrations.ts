@@ -90,4 +90,28 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX capacity_checks_topology ON capacity_checks(topology, at);
     `,
   },
+  {
+    version: 2,
+    name: 'gateway addresses, per-system outcomes of batch items',
+    sql: `
+      CREATE TABLE gateway_addresses (
+        gateway TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        tier TEXT NOT NULL CHECK (tier IN ('vpn', 'vpn-bastion')),
+        address TEXT NOT NULL,
+        assigned_at TEXT NOT NULL,
+        PRIMARY KEY (gateway, uid),
+        UNIQUE (gateway, address)
+      );
+      CREATE TABLE batch_item_systems (
+        batch_id TEXT NOT NULL REFERENCES batches(id),
+        uid TEXT NOT NULL,
+        system TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'pending', 'failed')),
+        error TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (batch_id, uid, system)
+      );
+    `,
+  },
 ];

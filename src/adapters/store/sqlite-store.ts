@@ -328,6 +328,11 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
       return row === undefined ? null : toGrant(row);
     },
 
+    listGrants(): Map<string, Tier> {
+      const rows = db.prepare('SELECT uid, tier FROM grants').all() as { uid: string; tier: Tier }[];
+      return new Map(rows.map((r) => [r.uid, r.tier]));
+    },
+
     grantCounts(): Record<Tier, number> {
       const counts: Record<Tier, number> = { public: 0, vpn: 0, 'vpn-bastion': 0 };
       for (const row of db.prepare('SELECT tier, COUNT(*) AS n FROM grants GROUP BY tier').all() as {
@@ -415,6 +420,84 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
 
     releaseLock(name: string, id: string): void {
       db.prepare('DELETE FROM locks WHERE name = ? AND id = ?').run(name, id);
+    },
+
+    /** Stable VPN addresses of one gateway (core/openvpn/allocate-addresses decides them). */
+    getAddresses(gateway: string): Map<string, { tier: 'vpn' | 'vpn-bastion'; address: string }> {
+      const rows = db.prepare('SELECT uid, tier, address FROM gateway_addresses WHERE gateway = ?').all(gateway) as {
+        uid: string;
+        tier: 'vpn' | 'vpn-bastion';
+        address: string;
+      }[];
+      return new Map(rows.map((r) => [r.uid, { tier: r.tier, address: r.address }]));
+    },
+
+    saveAddresses(
+      gateway: string,
+      assignments: ReadonlyMap<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>,
+      released: readonly string[],
+    ): void {
+      transaction(() => {
+        const at = now();
+        const current = store.getAddresses(gateway);
+        const remove = db.prepare('DELETE FROM gateway_addresses WHERE gateway = ? AND uid = ?');
+        for (const uid of released) remove.run(gateway, uid);
+        // Moves first free the old addresses, so a swap of two people never trips UNIQUE.
+        for (const [uid, a] of assignments) {
+          const old = current.get(uid);
+          if (old !== undefined && (old.address !== a.address || old.tier !== a.tier)) remove.run(gateway, uid);
+        }
+        const upsert = db.prepare(
+          `INSERT INTO gateway_addresses (gateway, uid, tier, address, assigned_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(gateway, uid) DO NOTHING`,
+        );
+        for (const [uid, a] of assignments) upsert.run(gateway, uid, a.tier, a.address, at);
+      });
+    },
+
+    /** Outcome of a batch's people on one gateway or bastion ('applied', or 'pending' while it is down). */
+    recordSystemOutcomes(
+      batchId: string,
+      system: string,
+      results: ReadonlyArray<{ uid: string; outcome: 'applied' | 'pending' | 'failed'; error?: string | null }>,
+      actor: string,
+    ): void {
+      if (results.length === 0) return;
+      transaction(() => {
+        const at = now();
+        const upsert = db.prepare(
+          `INSERT INTO batch_item_systems (batch_id, uid, system, outcome, error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(batch_id, uid, system) DO UPDATE SET outcome = excluded.outcome, error = excluded.error, updated_at = excluded.updated_at`,
+        );
+        const before = new Map(
+          (
+            db
+              .prepare('SELECT uid, outcome FROM batch_item_systems WHERE batch_id = ? AND system = ?')
+              .all(batchId, system) as {
+              uid: string;
+              outcome: string;
+            }[]
+          ).map((r) => [r.uid, r.outcome]),
+        );
+        let applied = 0;
+        for (const r of results) {
+          if (before.get(r.uid) === 'applied') continue; // never recorded twice
+          upsert.run(batchId, r.uid, system, r.outcome, r.error ?? null, at);
+          if (r.outcome === 'applied') applied++;
+        }
+        const pending = results.filter((r) => r.outcome !== 'applied').length;
+        writeAudit({ action: 'system.apply', actor, batchId, detail: { system, applied, notApplied: pending } });
+      });
+    },
+
+    getSystemOutcomes(batchId: string): Array<{ uid: string; system: string; outcome: string; error: string | null }> {
+      return db
+        .prepare('SELECT uid, system, outcome, error FROM batch_item_systems WHERE batch_id = ? ORDER BY system, uid')
+        .all(batchId) as Array<{ uid: string; system: string; outcome: string; error: string | null }>;
+    },
+
+    setBatchStatus(batchId: string, status: BatchStatus): void {
+      db.prepare('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?').run(status, now(), batchId);
     },
 
     /** The newest passing capacity check recorded for this topology, if any. */

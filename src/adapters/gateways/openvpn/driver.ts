@@ -1,8 +1,8 @@
 import type { OpenVpnConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../core/errors.ts';
-import { cidrNetmask } from '../../../core/ipv4.ts';
-import { parseCcd, renderCcd } from '../../../core/openvpn/render-ccd.ts';
+import { formatIpv4, parseIpv4Cidr } from '../../../core/openvpn/allocate-addresses.ts';
 import { isAuthenticated, parseOpenVpnStatus } from '../../../core/openvpn/parse-status.ts';
+import { parseCcd, renderCcd } from '../../../core/openvpn/render-ccd.ts';
 import { readTar, writeTar } from '../../../core/tar.ts';
 import type { GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
 import { withManagement } from './management.ts';
@@ -43,7 +43,13 @@ interface ObservedFile {
 
 export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDriver {
   const { name, shell, openvpn, timeoutMs } = options;
-  const netmask = cidrNetmask(openvpn.server_network);
+  const server = parseIpv4Cidr(openvpn.server_network);
+  if (server === null)
+    throw new AppError(
+      'RAC_CONFIG_INVALID',
+      `${name}: openvpn.server_network ${openvpn.server_network} is not an IPv4 CIDR`,
+    );
+  const netmask = formatIpv4(server.netmask);
 
   async function readFiles(signal?: AbortSignal): Promise<ObservedFile[]> {
     const result = await shell.exec(['tar', '-C', `${openvpn.ccd_dir}/`, '-cf', '-', '.'], { signal, timeoutMs });
@@ -57,8 +63,15 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
 
   function render(grant: GatewayGrant): string {
     if (grant.tier === 'public') throw new AppError('RAC_OPENVPN_RENDER', `${grant.uid}: public has no VPN profile`);
-    if (grant.address === undefined) throw new AppError('RAC_OPENVPN_RENDER', `${grant.uid}: no address allocated on ${name}`);
-    return renderCcd({ uid: grant.uid, tier: grant.tier, address: grant.address, netmask, routes: openvpn.routes[grant.tier] });
+    if (grant.address === undefined)
+      throw new AppError('RAC_OPENVPN_RENDER', `${grant.uid}: no address allocated on ${name}`);
+    return renderCcd({
+      uid: grant.uid,
+      tier: grant.tier,
+      address: grant.address,
+      netmask,
+      routes: openvpn.routes[grant.tier],
+    });
   }
 
   function toGrants(files: readonly ObservedFile[]) {
@@ -70,7 +83,11 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
         foreign.push(file.name);
         continue;
       }
-      grants.set(entry.uid, { uid: entry.uid, tier: entry.tier, ...(entry.address === null ? {} : { address: entry.address }) });
+      grants.set(entry.uid, {
+        uid: entry.uid,
+        tier: entry.tier,
+        ...(entry.address === null ? {} : { address: entry.address }),
+      });
     }
     return { grants, foreign };
   }
@@ -83,7 +100,8 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
       const started = performance.now();
       try {
         const link = await shell.exec(['test', '-L', openvpn.ccd_dir], { signal, timeoutMs });
-        if (link.code !== 0) return { up: false, detail: `${openvpn.ccd_dir} is not a symlink`, latencyMs: performance.now() - started };
+        if (link.code !== 0)
+          return { up: false, detail: `${openvpn.ccd_dir} is not a symlink`, latencyMs: performance.now() - started };
         const stats = await withManagement(shell, openvpn.management, timeoutMs, (m) => m.single('load-stats'));
         return { up: stats.ok, detail: stats.text, latencyMs: performance.now() - started };
       } catch (err) {
@@ -113,10 +131,19 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
       if (added.length + changed.length + removed.length === 0) {
         return { added, changed, removed, unchanged, failed: [], wrote: false };
       }
-      const tar = writeTar([...wanted].map(([uid, text]) => ({ name: uid, mode: 0o644, content: new TextEncoder().encode(text) })));
-      const result = await shell.exec(['sh', '-c', SWAP_SCRIPT, 'rac-ccd-swap', openvpn.ccd_dir], { stdin: tar, signal, timeoutMs });
+      const tar = writeTar(
+        [...wanted].map(([uid, text]) => ({ name: uid, mode: 0o644, content: new TextEncoder().encode(text) })),
+      );
+      const result = await shell.exec(['sh', '-c', SWAP_SCRIPT, 'rac-ccd-swap', openvpn.ccd_dir], {
+        stdin: tar,
+        signal,
+        timeoutMs,
+      });
       if (result.code !== 0) {
-        throw new AppError('RAC_GATEWAY_APPLY', `${name}: swapping ${openvpn.ccd_dir} failed (exit ${result.code}): ${result.stderr.trim()}`);
+        throw new AppError(
+          'RAC_GATEWAY_APPLY',
+          `${name}: swapping ${openvpn.ccd_dir} failed (exit ${result.code}): ${result.stderr.trim()}`,
+        );
       }
       return { added, changed, removed, unchanged, failed: [], wrote: true };
     },

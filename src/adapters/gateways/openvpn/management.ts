@@ -24,13 +24,18 @@ export async function withManagement<T>(
   const stream = await shell.openUnixSocket(socketPath, { timeoutMs });
   const reader = createLineReader(stream);
   const deadline = setTimeout(() => {
-    reader.fail(new AppError('RAC_GATEWAY_TIMEOUT', `${shell.name}: management interface did not answer within ${timeoutMs} ms`));
+    reader.fail(
+      new AppError('RAC_GATEWAY_TIMEOUT', `${shell.name}: management interface did not answer within ${timeoutMs} ms`),
+    );
     stream.destroy();
   }, timeoutMs);
   try {
     const banner = await reader.next();
     if (!banner.startsWith('>INFO:')) {
-      throw new AppError('RAC_GATEWAY_PROTOCOL', `${shell.name}: unexpected management banner ${JSON.stringify(banner.slice(0, 80))}`);
+      throw new AppError(
+        'RAC_GATEWAY_PROTOCOL',
+        `${shell.name}: unexpected management banner ${JSON.stringify(banner.slice(0, 80))}`,
+      );
     }
     const session: ManagementSession = {
       async multi(command) {
@@ -39,7 +44,8 @@ export async function withManagement<T>(
         for (;;) {
           const line = await reader.next();
           if (line === 'END') return lines.join('\n');
-          if (line.startsWith('ERROR:')) throw new AppError('RAC_GATEWAY_PROTOCOL', `${shell.name}: ${command}: ${line}`);
+          if (line.startsWith('ERROR:'))
+            throw new AppError('RAC_GATEWAY_PROTOCOL', `${shell.name}: ${command}: ${line}`);
           lines.push(line);
         }
       },

@@ -1,0 +1,140 @@
+import {
+  BASTION_SCRIPT,
+  OBSERVE_SCRIPT,
+  parseAccountReport,
+  parseObservedAccounts,
+  renderAccountManifest,
+} from '../../../core/bastion/account-script.ts';
+import { parseBastionSessions } from '../../../core/bastion/parse-sessions.ts';
+import { AppError } from '../../../core/errors.ts';
+import type { GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
+
+export interface BastionDriverOptions {
+  readonly name: string;
+  readonly shell: RemoteShell;
+  readonly timeoutMs: number;
+}
+
+const keyId = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(' ');
+const sameKeys = (a: readonly string[], b: readonly string[]) => {
+  const x = new Set(a.map(keyId));
+  const y = new Set(b.map(keyId));
+  return x.size === y.size && [...x].every((k) => y.has(k));
+};
+
+/**
+ * Accounts on a bastion: one batched script per host per apply (never one round trip per
+ * person), touching only members of the rac-bastion group. Revoked people are locked, their keys
+ * removed and their processes killed by the same script.
+ */
+export function createBastionDriver(options: BastionDriverOptions): GatewayDriver {
+  const { name, shell, timeoutMs } = options;
+
+  async function observeAccounts(signal?: AbortSignal) {
+    const result = await shell.exec(['sh', '-c', OBSERVE_SCRIPT], { signal, timeoutMs });
+    if (result.code !== 0)
+      throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: listing accounts failed: ${result.stderr.trim()}`);
+    return parseObservedAccounts(result.stdout.toString('utf8'));
+  }
+
+  return {
+    name,
+    kind: 'bastion',
+
+    async probe(signal) {
+      const started = performance.now();
+      try {
+        const r = await shell.exec(['true'], { signal, timeoutMs });
+        return {
+          up: r.code === 0,
+          detail: r.code === 0 ? 'ssh ok' : `exit ${r.code}`,
+          latencyMs: performance.now() - started,
+        };
+      } catch (err) {
+        return { up: false, detail: (err as Error).message, latencyMs: performance.now() - started };
+      }
+    },
+
+    async observe(signal) {
+      const accounts = await observeAccounts(signal);
+      const grants = new Map<string, GatewayGrant>();
+      for (const a of accounts) if (!a.locked) grants.set(a.uid, { uid: a.uid, tier: 'vpn-bastion', keys: a.keys });
+      return { grants, foreign: [] };
+    },
+
+    async apply({ desired }, signal) {
+      const accounts = new Map((await observeAccounts(signal)).map((a) => [a.uid, a]));
+      const manifest: Array<{ uid: string; state: 'present' | 'locked'; keys: readonly string[] }> = [];
+      const added: string[] = [];
+      const changed: string[] = [];
+      const removed: string[] = [];
+      for (const grant of desired.values()) {
+        const keys = grant.keys ?? [];
+        const current = accounts.get(grant.uid);
+        if (current === undefined) added.push(grant.uid);
+        else if (current.locked || !sameKeys(current.keys, keys)) changed.push(grant.uid);
+        else continue;
+        manifest.push({ uid: grant.uid, state: 'present', keys });
+      }
+      for (const account of accounts.values()) {
+        if (desired.has(account.uid) || account.locked) continue;
+        removed.push(account.uid);
+        manifest.push({ uid: account.uid, state: 'locked', keys: [] });
+      }
+      const unchanged = desired.size - added.length - changed.length;
+      if (manifest.length === 0) return { added, changed, removed, unchanged, failed: [], wrote: false };
+      const result = await shell.exec(['sh', '-c', BASTION_SCRIPT], {
+        stdin: renderAccountManifest(manifest),
+        signal,
+        timeoutMs,
+      });
+      const report = parseAccountReport(result.stdout.toString('utf8'));
+      const failed = report
+        .filter((r) => r.status === 'conflict' || r.status === 'error')
+        .map((r) => ({ uid: r.uid, error: `${r.status}: ${r.detail}` }));
+      const reported = new Set(report.map((r) => r.uid));
+      for (const m of manifest) {
+        if (!reported.has(m.uid))
+          failed.push({ uid: m.uid, error: `no report (exit ${result.code}): ${result.stderr.trim().slice(0, 200)}` });
+      }
+      return { added, changed, removed, unchanged, failed, wrote: true };
+    },
+
+    async listSessions(signal) {
+      const result = await shell.exec(['ps', '-eo', 'pid=,user:64=,args='], { signal, timeoutMs });
+      if (result.code !== 0) throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: ps failed: ${result.stderr.trim()}`);
+      return parseBastionSessions(result.stdout.toString('utf8')).map(
+        (s): Session => ({
+          gateway: name,
+          kind: 'bastion',
+          uid: s.user,
+          id: String(s.pid),
+          since: null,
+          address: null,
+        }),
+      );
+    },
+
+    async disconnect(users, signal) {
+      const before = await this.listSessions(signal);
+      const wanted = new Set(users);
+      const targets = [...new Set(before.filter((s) => wanted.has(s.uid)).map((s) => s.uid))];
+      if (targets.length === 0) return { disconnected: [], failed: [] };
+      const result = await shell.exec(['pkill', '-KILL', '-u', targets.join(',')], { signal, timeoutMs });
+      if (result.code > 1) {
+        return {
+          disconnected: [],
+          failed: targets.map((uid) => ({ uid, error: `pkill exit ${result.code}: ${result.stderr.trim()}` })),
+        };
+      }
+      return {
+        disconnected: targets.map((uid) => ({ uid, sessions: before.filter((s) => s.uid === uid).length })),
+        failed: [],
+      };
+    },
+
+    async close() {
+      await shell.close();
+    },
+  };
+}
