@@ -1,5 +1,6 @@
-import type { CompanyPerson } from './company.ts';
+import { readFile } from 'node:fs/promises';
 import { type Bastion, startBastion } from './bastion-host.ts';
+import type { CompanyPerson } from './company.ts';
 import { type LocalDirectory, type SeedTier, startDirectory } from './directory.ts';
 import { cleanupAll, newRunId } from './netns.ts';
 import { type OpenVpnGateway, startOpenVpnGateway } from './openvpn-gateway.ts';
@@ -15,7 +16,15 @@ export interface LocalStack {
   readonly gateways: readonly OpenVpnGateway[];
   readonly bastions: readonly Bastion[];
   /** rac.yaml for this stack (capacity target and rated sessions can be overridden). */
-  config(options?: { targetSessions?: number; ratedSessions?: number; hostKeyOverride?: Record<string, string> }): string;
+  config(options?: {
+    targetSessions?: number;
+    ratedSessions?: number;
+    hostKeyOverride?: Record<string, string>;
+    sshTimeoutMs?: number;
+  }): string;
+  /** Freezes a host's sshd (SIGSTOP): to rac the host is down; `resumeHost` brings it back. */
+  pauseHost(name: string): Promise<void>;
+  resumeHost(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,28 +44,49 @@ export async function startStack(options: {
   const gateways: OpenVpnGateway[] = [];
   const bastions: Bastion[] = [];
   try {
-    for (let i = 1; i <= (options.gateways ?? 2); i++) gateways.push(await startOpenVpnGateway({ name: `gw-${i}`, directory, index: i, runId }));
-    for (let i = 1; i <= (options.bastions ?? 1); i++) bastions.push(await startBastion({ name: `bastion-${i}`, runId, index: i }));
+    for (let i = 1; i <= (options.gateways ?? 2); i++)
+      gateways.push(await startOpenVpnGateway({ name: `gw-${i}`, directory, index: i, runId }));
+    for (let i = 1; i <= (options.bastions ?? 1); i++)
+      bastions.push(await startBastion({ name: `bastion-${i}`, runId, index: i }));
   } catch (err) {
     for (const g of gateways) await g.stop();
     await directory.stop();
     throw err;
   }
+  const signalHost = async (name: string, signal: NodeJS.Signals) => {
+    const host = [
+      ...gateways.map((g) => ({ name: g.name, ssh: g.ssh })),
+      ...bastions.map((b) => ({ name: b.name, ssh: b.ssh })),
+    ].find((h) => h.name === name);
+    if (host === undefined) throw new Error(`no host ${name}`);
+    // The unshare process holds the host's namespaces; its child is the host's sshd.
+    const children = (await readFile(`/proc/${host.ssh.pid}/task/${host.ssh.pid}/children`, 'utf8'))
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+    for (const pid of children) process.kill(Number(pid), signal);
+  };
   return {
     runId,
     directory,
     gateways,
     bastions,
     config(o = {}) {
-      const pin = (name: string, key: string) => o.hostKeyOverride?.[name] ?? key;
-      const lines = [configFor(directory).replace('target_sessions: 5000', `target_sessions: ${o.targetSessions ?? 5000}`), 'gateways:'];
+      // known_hosts lines start with the address; the pin is the key itself.
+      const pin = (name: string, knownHostsLine: string) =>
+        o.hostKeyOverride?.[name] ?? knownHostsLine.split(' ').slice(1, 3).join(' ');
+      const timeout = o.sshTimeoutMs === undefined ? '' : `, timeout_ms: ${o.sshTimeoutMs}`;
+      const lines = [
+        configFor(directory).replace('target_sessions: 5000', `target_sessions: ${o.targetSessions ?? 5000}`),
+        'gateways:',
+      ];
       for (const g of gateways) {
         const [a, b] = g.serverSubnet.split('.') as [string, string];
         lines.push(
           `  - name: ${g.name}`,
           '    kind: openvpn',
           `    rated_sessions: ${o.ratedSessions ?? 2500}`,
-          `    ssh: { host: ${g.address}, port: ${g.ssh.port}, user: root, private_key_file: ${g.ssh.privateKeyFile}, host_key: "${pin(g.name, g.ssh.hostKeyLine)}" }`,
+          `    ssh: { host: ${g.address}, port: ${g.ssh.port}, user: root, private_key_file: ${g.ssh.privateKeyFile}, host_key: "${pin(g.name, g.ssh.hostKeyLine)}"${timeout} }`,
           '    openvpn:',
           `      ccd_dir: ${g.ccdDir}`,
           `      management: ${g.managementSocket}`,
@@ -71,12 +101,14 @@ export async function startStack(options: {
           `  - name: ${b.name}`,
           '    kind: bastion',
           '    rated_sessions: 400',
-          `    ssh: { host: ${b.address}, port: ${b.ssh.port}, user: root, private_key_file: ${b.ssh.privateKeyFile}, host_key: "${pin(b.name, b.ssh.hostKeyLine)}" }`,
+          `    ssh: { host: ${b.address}, port: ${b.ssh.port}, user: root, private_key_file: ${b.ssh.privateKeyFile}, host_key: "${pin(b.name, b.ssh.hostKeyLine)}"${timeout} }`,
         );
       }
       if (gateways[0] !== undefined) lines.push('profiles:', `  ca_file: ${gateways[0].caFile}`);
       return `${lines.join('\n')}\n`;
     },
+    pauseHost: (name) => signalHost(name, 'SIGSTOP'),
+    resumeHost: (name) => signalHost(name, 'SIGCONT'),
     async stop() {
       for (const b of bastions) await b.stop().catch(() => undefined);
       for (const g of gateways) await g.stop().catch(() => undefined);

@@ -2,11 +2,14 @@ import { createInterface } from 'node:readline/promises';
 import { loadConfig, readCliEnvironment } from '../config/load.ts';
 import { AppError, ExitCode, exitCodeFor } from '../core/errors.ts';
 import { applyCommand } from './commands/apply.ts';
+import { driftCommand } from './commands/drift.ts';
 import { initCommand } from './commands/init.ts';
 import { planCommand } from './commands/plan.ts';
+import { profileCommand } from './commands/profile.ts';
 import { revokeCommand } from './commands/revoke.ts';
 import { rollbackCommand } from './commands/rollback.ts';
 import { statusCommand } from './commands/status.ts';
+import { trustCommand } from './commands/trust.ts';
 import { type CliContext, servicesFor } from './context.ts';
 import { createOutput, type Output } from './output.ts';
 
@@ -18,7 +21,13 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   apply: { run: applyCommand, summary: 'apply a saved plan or a roster (--canary N, --wave-size M)' },
   revoke: { run: revokeCommand, summary: 'remove people’s access' },
   rollback: { run: rollbackCommand, summary: 'restore exactly what a batch changed' },
-  status: { run: statusCommand, summary: 'a person’s tier, groups and history, or the overview' },
+  status: {
+    run: statusCommand,
+    summary: 'a person’s tier, groups, gateway access, sessions and history, or the overview',
+  },
+  drift: { run: driftCommand, summary: 'compare rac’s records, the directory and every host (--fix repairs hosts)' },
+  profile: { run: profileCommand, summary: 'a person’s VPN client profile (.ovpn)' },
+  trust: { run: trustCommand, summary: 'show a gateway’s host key and record it as the pin when confirmed' },
 };
 
 const HELP = `rac — remote-access-capacity

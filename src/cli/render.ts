@@ -90,12 +90,23 @@ export function renderApplyReport(report: ApplyReport): string[] {
     `  ${c.applied} applied · ${c.already} already in place · ${c.unchanged} unchanged · ${c.failed} failed · ${c.pending} pending`,
     `  LDAP: ${report.ldap.modifies} modifies, ${report.ldap.retries} narrowed retries`,
   ];
+  for (const s of report.systems) {
+    out.push(
+      s.status === 'applied'
+        ? `  ${s.name} (${s.kind}): +${s.added} ~${s.changed} −${s.removed} =${s.unchanged}${s.wrote ? '' : ', nothing written'} in ${(s.durationMs / 1000).toFixed(2)}s`
+        : `  ${s.name} (${s.kind}): ${s.status.toUpperCase()} — ${s.error}`,
+    );
+  }
   if (report.stoppedEarly !== null) out.push(`  stopped early: ${report.stoppedEarly}`);
   const failed = report.people.filter((p) => p.outcome === 'failed');
   for (const p of failed.slice(0, 50)) out.push(`  failed  ${p.uid}: ${p.error}`);
   if (failed.length > 50) out.push(`  … ${failed.length - 50} more failed (--json lists all)`);
   const pending = report.people.filter((p) => p.outcome === 'pending');
   if (pending.length > 0) out.push(`  pending ${pending.length}: run the same apply again to continue`);
+  const elsewhere = new Map<string, number>();
+  for (const p of report.people) for (const g of p.pendingOn) elsewhere.set(g, (elsewhere.get(g) ?? 0) + 1);
+  for (const [g, n] of elsewhere)
+    out.push(`  pending on ${g}: ${n} ${n === 1 ? 'person' : 'people'} — run the same apply again once it is back`);
   return out;
 }
 
@@ -108,6 +119,17 @@ export function renderPersonStatus(s: PersonStatus): string[] {
     `  recorded  ${s.recorded === null ? 'no grant recorded by rac' : `${s.recorded.tier} by batch ${s.recorded.batchId} at ${s.recorded.updatedAt}${s.recorded.expires === null ? '' : `, expires ${s.recorded.expires}`}`}`,
     `  ssh keys  ${s.sshKeys.length === 0 ? 'none' : s.sshKeys.join('\n            ')}`,
   ];
+  for (const h of s.hosts) {
+    const grant =
+      h.grant === null
+        ? 'no access'
+        : `${h.grant.tier}${h.grant.address === null ? '' : ` ${h.grant.address}`}${h.grant.keys === null ? '' : `, ${h.grant.keys} key${h.grant.keys === 1 ? '' : 's'}`}`;
+    const live =
+      h.sessions.length === 0
+        ? 'not connected'
+        : `${h.sessions.length} live session${h.sessions.length === 1 ? '' : 's'}${h.sessions[0]?.address ? ` (${h.sessions[0].address})` : ''}`;
+    out.push(`  ${pad(h.gateway, 9)} ${h.error === null ? `${grant}; ${live}` : `unreachable: ${h.error}`}`);
+  }
   if (s.recorded !== null && s.recorded.tier !== s.tier)
     out.push(`  DRIFT     the directory says ${s.tier ?? 'none'}, rac recorded ${s.recorded.tier}`);
   if (s.history.length > 0) {

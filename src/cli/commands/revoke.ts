@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppError, ExitCode } from '../../core/errors.ts';
-import { applyPlan } from '../../services/apply-plan.ts';
-import { planRevoke } from '../../services/plan-batch.ts';
+import { revokeAccess } from '../../services/revoke-access.ts';
 import type { CliContext } from '../context.ts';
-import { renderProblems } from '../render.ts';
-import { printReport } from './apply.ts';
+import { renderApplyReport } from '../render.ts';
 
-/** `rac revoke <uid…> | --file list`: removes access at once, no confirmation (it is urgent). */
+/**
+ * `rac revoke <uid…> | --file list`: removes access everywhere at once (no confirmation: it is
+ * urgent), kills live sessions, then proves on every host that nothing is left.
+ */
 export async function revokeCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -27,19 +28,31 @@ export async function revokeCommand(ctx: CliContext, args: string[]): Promise<nu
   }
   if (uids.length === 0) throw new AppError('RAC_USAGE', 'usage: rac revoke <uid…> | --file <list> [--json]');
   await using services = ctx.services();
-  const plan = await planRevoke(services, uids);
-  if (plan.people.length === 0) {
-    throw new AppError('RAC_ROSTER_UNKNOWN_PEOPLE', `nobody to revoke:\n${renderProblems(plan.problems).join('\n')}`, {
-      details: { problems: plan.problems },
-    });
+  const report = await revokeAccess(services, uids, ctx.signal);
+  const { output } = ctx;
+  if (output.json) output.document(report);
+  else {
+    for (const line of renderApplyReport(report.apply)) output.text(line);
+    for (const d of report.disconnected) {
+      const n = d.disconnected.reduce((sum, x) => sum + x.sessions, 0);
+      if (n > 0 || d.failed.length > 0)
+        output.text(
+          `  ${d.gateway}: ${n} live session${n === 1 ? '' : 's'} killed${d.failed.length > 0 ? `, ${d.failed.length} failed` : ''}`,
+        );
+    }
+    if (report.unknown.length > 0) output.text(`  not in the directory: ${report.unknown.join(', ')}`);
+    const { sessions, grants, unreachable } = report.remaining;
+    if (report.verified) {
+      output.text(
+        `Revoked and verified in ${(report.latencyMs / 1000).toFixed(2)} s: no group, no gateway or bastion access, no live session left.`,
+      );
+    } else {
+      output.text(`NOT verified after ${(report.latencyMs / 1000).toFixed(2)} s:`);
+      for (const s of sessions) output.text(`  live session of ${s.uid} on ${s.gateway} (${s.id})`);
+      for (const g of grants) output.text(`  ${g.uid} still has access on ${g.gateway}`);
+      for (const u of unreachable) output.text(`  ${u} could not be checked`);
+      output.text('Run rac revoke again once the hosts are reachable.');
+    }
   }
-  const report = await applyPlan(services, plan, { signal: ctx.signal });
-  printReport(ctx, plan, report);
-  if (!ctx.output.json) {
-    const revoked = report.people.filter((p) => p.outcome === 'applied').map((p) => p.uid);
-    const untouched = report.people.filter((p) => p.outcome === 'unchanged').map((p) => p.uid);
-    if (revoked.length > 0) ctx.output.text(`Revoked: ${revoked.join(', ')}`);
-    if (untouched.length > 0) ctx.output.text(`Had no access: ${untouched.join(', ')}`);
-  }
-  return report.status === 'applied' && plan.problems.length === 0 ? ExitCode.ok : ExitCode.partialFailure;
+  return report.verified && report.unknown.length === 0 ? ExitCode.ok : ExitCode.partialFailure;
 }
