@@ -1,18 +1,22 @@
 /**
  * The main job, on a real local stack: a private slapd seeded with a synthetic company of 2000
- * people, and `rac` run exactly as IT would run it. Everything is stopped and removed at the end.
+ * people, two OpenVPN gateways and a bastion host (network namespaces with their own sshd), real
+ * VPN clients and ssh logins — and `rac` run exactly as IT would run it. Everything is stopped
+ * and removed at the end.
  *
  *   npm run demo            (KEEP=1 keeps the workspace and prints where it is)
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { sshLogin } from '../infra/local/bastion-host.ts';
 import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
-import { startDirectory } from '../infra/local/directory.ts';
 import { memberUids } from '../infra/local/ldapsearch.ts';
-import { configFor, rosterFor } from '../infra/local/workspace.ts';
+import { startStack } from '../infra/local/stack.ts';
+import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
+import { rosterFor } from '../infra/local/workspace.ts';
 import { EXAMPLE_POLICY } from '../src/cli/commands/init.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -23,36 +27,51 @@ function step(title: string): void {
   console.log(`\n${bold(`━━ ${title} `.padEnd(100, '━'))}`);
 }
 
-function rac(workspace: string, args: string[], env: Record<string, string> = {}): { code: number; stdout: string } {
+/** Runs rac as a user would and shows what it printed. */
+function rac(
+  workspace: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string }> {
   console.log(bold(`$ rac ${args.join(' ')}`));
-  const result = spawnSync(RAC, args, {
-    cwd: workspace,
-    env: { ...process.env, RAC_ACTOR: 'it:demo', RAC_NO_PROGRESS: '1', ...env },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
+  return new Promise((done, fail) => {
+    const child = spawn(RAC, args, {
+      cwd: workspace,
+      env: { ...process.env, RAC_ACTOR: 'it:demo', RAC_NO_PROGRESS: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => {
+      process.stdout.write(stdout);
+      process.stdout.write(stderr);
+      console.log(`(exit ${code})`);
+      done({ code: code ?? 1, stdout });
+    });
   });
-  process.stdout.write(result.stdout);
-  console.log(`(exit ${result.status})`);
-  return { code: result.status ?? 1, stdout: result.stdout };
 }
 
 function expectCode(actual: number, wanted: number, what: string): void {
   if (actual !== wanted) throw new Error(`demo: ${what} exited ${actual}, expected ${wanted}`);
 }
 
+function expectThat(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`demo: expected ${what}`);
+}
+
 function opensshKey(comment: string): string {
   const { publicKey } = generateKeyPairSync('ed25519');
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
   const type = Buffer.from('ssh-ed25519');
-  const blob = Buffer.concat([u32(type.length), type, u32(raw.length), raw]);
-  return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
+  const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+  return `ssh-ed25519 ${Buffer.concat([u32(type.length), type, u32(raw.length), raw]).toString('base64')} ${comment}`;
 }
 
 const started = performance.now();
@@ -61,23 +80,27 @@ const tech = company.filter((p) => p.department === '技术中心');
 // The old system: 120 engineers of the tech centre already had the VPN.
 const existing = new Map(tech.slice(0, 120).map((p) => [p.uid, 'vpn' as const]));
 
-step('1. A real directory: private slapd with a synthetic company of 2000 people');
-const directory = await startDirectory({ people: company, memberships: existing });
+step('1. The real stack: slapd with 2000 people, 2 OpenVPN gateways and a bastion in network namespaces');
+const stack = await startStack({ people: company, memberships: existing, gateways: 2, bastions: 1 });
+const { directory } = stack;
 const workspace = mkdtempSync(join(tmpdir(), 'rac-demo-'));
+const clients: VpnClient[] = [];
 let failed = false;
 try {
-  console.log(
-    `slapd pid ${directory.pid} at ${directory.url}; ${company.length} people, ${existing.size} already on the VPN`,
-  );
-  console.log(
-    `rac binds as ${directory.serviceDn}, which may write only the three groups’ member and people’s sshPublicKey`,
-  );
+  console.log(`slapd at ${directory.url}: ${company.length} people, ${existing.size} already in the VPN group`);
+  for (const g of stack.gateways)
+    console.log(
+      `${g.name}: OpenVPN 2.6 in ${g.namespace}, sshd at ${g.address}, clients reach it at ${g.vpnAddress}:${g.vpnPort}`,
+    );
+  for (const b of stack.bastions) console.log(`${b.name}: sshd at ${b.address} with its own /etc and /home`);
+  console.log(`rac binds as ${directory.serviceDn} (may write only the groups' member and people's sshPublicKey)`);
+  console.log('and manages every host over SSH with its pinned host key: nothing is installed on them.');
 
   step('2. rac init: a workspace with config and tier policy');
-  expectCode(rac(workspace, ['init']).code, 0, 'rac init');
-  writeFileSync(join(workspace, 'rac.yaml'), configFor(directory));
+  expectCode((await rac(workspace, ['init'])).code, 0, 'rac init');
+  writeFileSync(join(workspace, 'rac.yaml'), stack.config());
   writeFileSync(join(workspace, 'policy.yaml'), EXAMPLE_POLICY);
-  console.log('rac.yaml now points at the local directory; policy.yaml:');
+  console.log('rac.yaml now points at the local stack; policy.yaml:');
   console.log(EXAMPLE_POLICY.replace(/^/gm, '  '));
 
   step('3. A roster with mistakes is rejected whole, every problem at once, nothing changed');
@@ -92,27 +115,27 @@ ${company[0]?.uid},重复,,,,,
 nobody.here,无此人,,,,,2020-01-01
 `,
   );
-  expectCode(rac(workspace, ['plan', 'bad.csv']).code, 3, 'rac plan bad.csv');
+  expectCode((await rac(workspace, ['plan', 'bad.csv'])).code, 3, 'rac plan bad.csv');
 
   step('4. Day one: 1500 people from HR’s export (Excel, UTF-8 with BOM, Chinese names)');
   const dayOne = pickDayOne(company);
   const keys = new Map(
     dayOne.filter((p) => p.department === '技术中心').map((p) => [p.uid, opensshKey(`${p.uid}@laptop`)]),
   );
+  // One ops engineer gets a real key pair, to log in to the bastion below.
+  const ops = dayOne.find((p) => p.department === '技术中心' && /运维|技术经理/.test(p.title)) as CompanyPerson;
+  const keyFile = join(workspace, `${ops.uid}.key`);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${ops.uid}@laptop`, '-f', keyFile]);
+  keys.set(ops.uid, readFileSync(`${keyFile}.pub`, 'utf8').trim());
   writeFileSync(join(workspace, 'day1.csv'), `\uFEFF${rosterFor(dayOne, (p) => ({ ssh_key: keys.get(p.uid) ?? '' }))}`);
-  expectCode(rac(workspace, ['plan', 'day1.csv', '--out', 'day1.plan.json']).code, 0, 'rac plan day1.csv');
+  expectCode((await rac(workspace, ['plan', 'day1.csv', '--out', 'day1.plan.json'])).code, 0, 'rac plan day1.csv');
 
-  step(
-    '5. The capacity gate: with a 1000-session target the same roster is refused (RAC_CAPACITY_TARGET_SESSIONS=1000)',
-  );
-  expectCode(
-    rac(workspace, ['plan', 'day1.csv'], { RAC_CAPACITY_TARGET_SESSIONS: '1000' }).code,
-    4,
-    'capacity-limited plan',
-  );
+  step('5. The capacity gate: with gateways rated for 500 sessions each (1000 in all) the same roster is refused');
+  writeFileSync(join(workspace, 'small.yaml'), stack.config({ ratedSessions: 500 }));
+  expectCode((await rac(workspace, ['plan', 'day1.csv', '--config', 'small.yaml'])).code, 4, 'capacity-limited plan');
 
-  step('6. rac apply of the saved plan: canary of 20, then waves of 500, each read back');
-  const applied = rac(workspace, ['apply', 'day1.plan.json', '--canary', '20', '--wave-size', '500']);
+  step('6. rac apply of the saved plan: canary of 20, waves of 500 read back, then both gateways and the bastion');
+  const applied = await rac(workspace, ['apply', 'day1.plan.json', '--canary', '20', '--wave-size', '500']);
   expectCode(applied.code, 0, 'rac apply');
   const batch = /Batch (b-\S+)/.exec(applied.stdout)?.[1] as string;
 
@@ -121,41 +144,105 @@ nobody.here,无此人,,,,,2020-01-01
     console.log(`  ${directory.groups[tier]}: ${(await memberUids(directory, tier)).size} people`);
   }
 
-  step('8. rac status: the overview and a few people');
-  rac(workspace, ['status']);
-  const ops = dayOne.find((p) => p.department === '技术中心' && keys.has(p.uid) && /运维|技术经理/.test(p.title));
-  const agent = dayOne.find((p) => p.department === '客服中心');
-  const finance = dayOne.find((p) => p.department === '财务部');
-  const shown = [ops, agent, finance].filter((p): p is CompanyPerson => p !== undefined).map((p) => p.uid);
-  rac(workspace, ['status', ...shown]);
+  step(
+    '8. Real clients: a vpn person connects to each gateway, a public person is refused, an ops engineer logs in to the bastion',
+  );
+  const finance = dayOne.filter((p) => p.department === '财务部');
+  const agent = dayOne.find((p) => p.department === '客服中心') as CompanyPerson;
+  for (const [i, p] of [finance[0], finance[1]].entries()) {
+    const client = await connectVpnClient({
+      gateway: stack.gateways[i] as never,
+      username: p?.uid as string,
+      password: p?.password as string,
+      timeoutMs: 15_000,
+    });
+    clients.push(client);
+    console.log(`  openvpn client of ${p?.uid} (${p?.cn}, vpn) → ${stack.gateways[i]?.name}: ${client.outcome}`);
+    expectThat(client.outcome === 'connected', `${p?.uid} to connect`);
+  }
+  const refused = await connectVpnClient({
+    gateway: stack.gateways[0] as never,
+    username: agent.uid,
+    password: agent.password,
+    timeoutMs: 15_000,
+  });
+  console.log(`  openvpn client of ${agent.uid} (${agent.cn}, public) → gw-1: ${refused.outcome}`);
+  expectThat(refused.outcome === 'auth-failed', 'the public person to be refused');
+  await refused.stop();
+  const login = await sshLogin({
+    bastion: stack.bastions[0] as never,
+    user: ops.uid,
+    privateKeyFile: keyFile,
+    command: ['sh', '-c', 'echo "logged in as $(id -un) on $(hostname)"'],
+  });
+  console.log(`  ssh ${ops.uid}@bastion-1 (vpn-bastion): ${login.stdout.trim() || login.stderr.trim()}`);
+  expectThat(login.code === 0, 'the bastion login to work');
 
-  step('9. Idempotent: applying the same roster again changes nothing');
-  expectCode(rac(workspace, ['apply', 'day1.csv', '--yes']).code, 0, 'second apply');
+  step('9. rac status: the overview, and people with their access and live sessions on every host');
+  await rac(workspace, ['status']);
+  await rac(workspace, ['status', (finance[0] as CompanyPerson).uid, ops.uid]);
 
-  step('10. A saved plan is stale once the directory moved under it (exit 7)');
-  rac(workspace, ['plan', 'day1.csv', '--out', 'old.plan.json']);
-  const revokeTarget = agent?.uid as string;
-  step(`11. rac revoke ${revokeTarget}: out of every group at once`);
-  expectCode(rac(workspace, ['revoke', revokeTarget]).code, 0, 'rac revoke');
-  rac(workspace, ['status', revokeTarget]);
-  expectCode(rac(workspace, ['apply', 'old.plan.json']).code, 7, 'apply of a stale plan');
+  step('10. Idempotent: applying the same roster again changes nothing anywhere');
+  expectCode((await rac(workspace, ['apply', 'day1.csv', '--yes'])).code, 0, 'second apply');
 
-  step(`12. rac rollback of day one refuses ${revokeTarget} (changed since by the revocation) and restores the rest`);
-  const rollback = rac(workspace, ['rollback', batch, '--yes']);
+  step('11. A client profile for the connected person (both gateways, remote-random, CA inline)');
+  await rac(workspace, ['profile', (finance[0] as CompanyPerson).uid]);
+
+  step('12. A saved plan is stale once the directory moved under it (exit 7)');
+  await rac(workspace, ['plan', 'day1.csv', '--out', 'old.plan.json']);
+  const victim = finance[0] as CompanyPerson;
+  step(`13. rac revoke ${victim.uid} while connected: group, CCD files, session — killed and verified`);
+  expectCode((await rac(workspace, ['revoke', victim.uid])).code, 0, 'rac revoke');
+  const exited = await (clients[0] as VpnClient).waitForExit(5_000);
+  console.log(
+    `  the openvpn client of ${victim.uid} ${exited ? 'was told to exit (HALT) and exited' : 'is STILL RUNNING'}`,
+  );
+  expectThat(exited, 'the revoked client to exit');
+  const retry = await connectVpnClient({
+    gateway: stack.gateways[0] as never,
+    username: victim.uid,
+    password: victim.password,
+    timeoutMs: 15_000,
+  });
+  console.log(`  ${victim.uid} tries to reconnect: ${retry.outcome}`);
+  expectThat(retry.outcome === 'auth-failed', 'the reconnect to be refused');
+  await retry.stop();
+  expectCode((await rac(workspace, ['apply', 'old.plan.json'])).code, 7, 'apply of a stale plan');
+
+  step('14. Drift: someone adds a CCD file by hand on gw-1; rac drift finds it, --fix removes it');
+  const gw = stack.gateways[0];
+  execFileSync('ip', [
+    'netns',
+    'exec',
+    gw?.namespace as string,
+    'sh',
+    '-c',
+    `printf 'ifconfig-push 10.81.0.250 255.255.0.0\\n' > ${gw?.ccdDir}/handmade`,
+  ]);
+  expectCode((await rac(workspace, ['drift'])).code, 5, 'rac drift');
+  expectCode((await rac(workspace, ['drift', '--fix'])).code, 0, 'rac drift --fix');
+
+  step(
+    `15. rac rollback of day one refuses ${victim.uid} (changed since by the revocation) and restores the rest everywhere`,
+  );
+  const rollback = await rac(workspace, ['rollback', batch, '--yes']);
   expectCode(rollback.code, 5, 'rac rollback');
-  rac(workspace, ['status']);
+  await rac(workspace, ['status']);
 } catch (err) {
   failed = true;
   console.error(err instanceof Error ? err.message : err);
 } finally {
-  await directory.stop();
+  for (const c of clients) await c.stop();
+  await stack.stop();
   if (process.env['KEEP'] === '1') console.log(`\nworkspace kept at ${workspace}`);
   else rmSync(workspace, { recursive: true, force: true });
 }
-step(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s; slapd stopped, data removed`);
+step(
+  `Done in ${((performance.now() - started) / 1000).toFixed(1)} s; every server stopped, namespaces and data removed`,
+);
 process.exit(failed ? 1 : 0);
 
-/** Day one: customer service, finance, risk and the tech centre; the rest come later. */
+/** Day one: customer service, finance, risk, business and the tech centre; the rest come later. */
 function pickDayOne(people: readonly CompanyPerson[]): CompanyPerson[] {
   const wanted = new Set(['客服中心', '技术中心', '财务部', '风控部', '业务部']);
   return people.filter((p) => wanted.has(p.department)).slice(0, 1500);

@@ -55,7 +55,10 @@ export interface RemoteShell {
   readonly name: string;
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** A stream to a unix socket on the host (OpenSSH stream-local forwarding). */
-  openUnixSocket(path: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<import('node:stream').Duplex>;
+  openUnixSocket(
+    path: string,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<import('node:stream').Duplex>;
   close(): Promise<void>;
 }
 

@@ -13,7 +13,10 @@ const people = generateCompany(6, { seed: 31 });
 describeGatewayDriver('openvpn', async () => {
   const runId = newRunId();
   // Everyone is in the vpn group: the CCD file alone decides who gets in (ccd-exclusive).
-  const directory: LocalDirectory = await startDirectory({ people, memberships: new Map(people.map((p) => [p.uid, 'vpn' as const])) });
+  const directory: LocalDirectory = await startDirectory({
+    people,
+    memberships: new Map(people.map((p) => [p.uid, 'vpn' as const])),
+  });
   let gateway: OpenVpnGateway;
   try {
     gateway = await startOpenVpnGateway({ name: 'gw-c', directory, index: 7, runId });
@@ -55,13 +58,22 @@ describeGatewayDriver('openvpn', async () => {
     },
     async connect(uid) {
       const person = people.find((p) => p.uid === uid);
-      const client = await connectVpnClient({ gateway, username: uid, password: person?.password as string, timeoutMs: 15_000 });
+      const client = await connectVpnClient({
+        gateway,
+        username: uid,
+        password: person?.password as string,
+        timeoutMs: 15_000,
+      });
       if (client.outcome !== 'connected') throw new Error(`client of ${uid}: ${client.outcome}\n${client.log}`);
       return { stop: () => client.stop(), ended: () => client.waitForExit(5_000) };
     },
     async tamper() {
       // Someone adds a file by hand for a person rac never granted.
-      await execIn(gateway.namespace, ['sh', '-c', `printf 'ifconfig-push 10.0.0.9 255.255.0.0\\n' > ${gateway.ccdDir}/intruder`]);
+      await execIn(gateway.namespace, [
+        'sh',
+        '-c',
+        `printf 'ifconfig-push 10.0.0.9 255.255.0.0\\n' > ${gateway.ccdDir}/intruder`,
+      ]);
     },
     async stop() {
       await gateway.stop();

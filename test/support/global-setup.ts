@@ -2,9 +2,16 @@ import { existsSync } from 'node:fs';
 
 /** Integration and e2e tests start real servers; fail early and clearly when they are missing. */
 export default function setup(): void {
-  const missing = ['/usr/sbin/slapd', '/usr/sbin/slapadd', '/usr/bin/ldapsearch', '/usr/bin/openssl'].filter(
-    (p) => !existsSync(p),
-  );
+  const missing = [
+    '/usr/sbin/slapd',
+    '/usr/sbin/slapadd',
+    '/usr/bin/ldapsearch',
+    '/usr/bin/openssl',
+    '/usr/sbin/openvpn',
+    '/usr/sbin/sshd',
+    '/usr/bin/ssh',
+    '/usr/bin/ssh-keygen',
+  ].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     throw new Error(`missing ${missing.join(', ')}: run sh scripts/bootstrap.sh (npm test does)`);
   }
