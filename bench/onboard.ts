@@ -26,6 +26,7 @@ import { parseCsv } from '../src/core/roster/parse-csv.ts';
 import { parseRoster } from '../src/core/roster/validate-roster.ts';
 import { applyPlan } from '../src/services/apply-plan.ts';
 import { planRoster } from '../src/services/plan-batch.ts';
+import { benchGateways } from './gateways.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -227,3 +228,7 @@ for (let i = 0; i < 5; i++) {
 console.log(
   `  naive split (baseline) ${fmt(median(naiveTimes))}   parseCsv ${fmt(median(csvTimes))} (${(median(csvTimes) / median(naiveTimes)).toFixed(2)}×)   parseRoster incl. decoding and validation ${fmt(median(rosterTimes))}`,
 );
+
+// ── D, E, F: gateways and bastion ─────────────────────────────────────────────────────────────
+console.log('');
+await benchGateways(RUNS);

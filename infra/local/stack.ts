@@ -91,7 +91,7 @@ export async function startStack(options: {
           `      ccd_dir: ${g.ccdDir}`,
           `      management: ${g.managementSocket}`,
           `      server_network: ${g.serverSubnet}`,
-          `      pools: { vpn: ${a}.${b}.0.0/20, vpn-bastion: ${a}.${b}.16.0/24 }`,
+          `      pools: { vpn: ${a}.${b}.0.0/19, vpn-bastion: ${a}.${b}.32.0/22 }`,
           '      routes: { vpn: [10.100.0.0/16], vpn-bastion: [10.100.0.0/16, 10.101.0.0/16] }',
           `      remote: { host: ${g.vpnAddress}, port: ${g.vpnPort}, proto: udp }`,
         );

@@ -394,22 +394,6 @@ describe('SSH shell against a real sshd', () => {
     }
   });
 
-  it('measures sequential exec latency (100 × true) with and without TCP_NODELAY', async () => {
-    const figures: Record<string, number> = {};
-    for (const noDelay of [true, false]) {
-      const sh = shell({ tcpNoDelay: noDelay });
-      await sh.exec(['true']);
-      const start = performance.now();
-      for (let i = 0; i < 100; i++) await sh.exec(['true']);
-      figures[noDelay ? 'nodelay' : 'nagle'] = (performance.now() - start) / 100;
-      await sh.close();
-    }
-    console.log(
-      `sequential exec latency: ${figures['nodelay']?.toFixed(1)} ms with TCP_NODELAY, ${figures['nagle']?.toFixed(1)} ms without`,
-    );
-    expect(Object.keys(figures)).toHaveLength(2);
-  });
-
   it('never puts key material in error messages', () => {
     const body = sshd.clientPrivateKey
       .split('\n')

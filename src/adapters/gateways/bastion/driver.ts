@@ -1,6 +1,6 @@
 import {
-  BASTION_SCRIPT,
-  OBSERVE_SCRIPT,
+  BASTION_ARGV,
+  OBSERVE_ARGV,
   parseAccountReport,
   parseObservedAccounts,
   renderAccountManifest,
@@ -31,7 +31,7 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
   const { name, shell, timeoutMs } = options;
 
   async function observeAccounts(signal?: AbortSignal) {
-    const result = await shell.exec(['sh', '-c', OBSERVE_SCRIPT], { signal, timeoutMs });
+    const result = await shell.exec(OBSERVE_ARGV, { signal, timeoutMs });
     if (result.code !== 0)
       throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: listing accounts failed: ${result.stderr.trim()}`);
     return parseObservedAccounts(result.stdout.toString('utf8'));
@@ -83,7 +83,7 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       }
       const unchanged = desired.size - added.length - changed.length;
       if (manifest.length === 0) return { added, changed, removed, unchanged, failed: [], wrote: false };
-      const result = await shell.exec(['sh', '-c', BASTION_SCRIPT], {
+      const result = await shell.exec(BASTION_ARGV, {
         stdin: renderAccountManifest(manifest),
         signal,
         timeoutMs,
