@@ -22,7 +22,7 @@ export interface Services extends ServiceDeps, AsyncDisposable {
 /** Builds the real adapters from config, for the CLI and the HTTP service alike. */
 export function composeServices(
   loaded: LoadedConfig,
-  options: { actor: string; logger?: Logger; logLevel?: string },
+  options: { actor: string; logger?: Logger; logLevel?: string; betweenPhases?: () => void },
 ): Services {
   const { config, baseDir } = loaded;
   const logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
@@ -70,6 +70,7 @@ export function composeServices(
       return policy;
     },
     capacityLimit: () => currentCapacityLimit(config, store),
+    ...(options.betweenPhases === undefined ? {} : { betweenPhases: options.betweenPhases }),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,6 +1,7 @@
 import { composeServices, type Services } from '../compose.ts';
 import type { CliEnvironment, LoadedConfig } from '../config/load.ts';
 import { loadConfig } from '../config/load.ts';
+import { collectGarbage } from './memory.ts';
 import type { Output } from './output.ts';
 
 export interface CliContext {
@@ -18,7 +19,7 @@ export interface CliContext {
 }
 
 export function servicesFor(ctx: Pick<CliContext, 'env'>, loaded: LoadedConfig): Services {
-  return composeServices(loaded, { actor: ctx.env.actor, logLevel: ctx.env.logLevel });
+  return composeServices(loaded, { actor: ctx.env.actor, logLevel: ctx.env.logLevel, betweenPhases: collectGarbage });
 }
 
 export { loadConfig };

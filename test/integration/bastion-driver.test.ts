@@ -31,7 +31,16 @@ describeGatewayDriver('bastion', async () => {
   });
   const driver = createBastionDriver({ name: bastion.name, shell, timeoutMs: 30_000 });
   const admin = (argv: string[]) =>
-    execFileSync('ssh', ['-i', bastion.ssh.privateKeyFile, '-o', `UserKnownHostsFile=${bastion.ssh.knownHostsFile}`, '-o', 'BatchMode=yes', `root@${bastion.address}`, ...argv]);
+    execFileSync('ssh', [
+      '-i',
+      bastion.ssh.privateKeyFile,
+      '-o',
+      `UserKnownHostsFile=${bastion.ssh.knownHostsFile}`,
+      '-o',
+      'BatchMode=yes',
+      `root@${bastion.address}`,
+      ...argv,
+    ]);
   return {
     driver,
     people: uids,

@@ -1,16 +1,25 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { connect as netConnect } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { ClientChannel, ConnectConfig, ServerHostKeyAlgorithm, Client as SshClient } from 'ssh2';
-import ssh2 from 'ssh2';
 import { AppError } from '../../core/errors.ts';
 import type { Secret } from '../../core/secret.ts';
 import { quoteArgv } from '../../core/shell-quote.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../../ports.ts';
 import { hostLabel, type SshErrorContext, sshAbortedError, sshTimeoutError, toSshAppError } from './errors.ts';
 
-const { Client, utils } = ssh2;
+/**
+ * ssh2 is loaded on first use (it is CommonJS, so synchronously): commands that never reach a
+ * gateway — a 50 000-person `rac plan` among them — do not carry its ~15 MB.
+ */
+const require = createRequire(import.meta.url);
+let ssh2Module: typeof import('ssh2') | null = null;
+const loadSsh2 = (): typeof import('ssh2') => {
+  ssh2Module ??= require('ssh2') as typeof import('ssh2');
+  return ssh2Module;
+};
 
 export interface SshShellOptions {
   name: string;
@@ -103,7 +112,7 @@ export function parseHostKeyPin(pin: string, name: string): HostKeyPin {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw pinInvalid(name, 'the key is not base64');
   const blob = Buffer.from(b64, 'base64');
   if (keyTypeOfBlob(blob) !== type) throw pinInvalid(name, `the key blob is not a ${type} key`);
-  const parsed = utils.parseKey(`${type} ${b64}`);
+  const parsed = loadSsh2().utils.parseKey(`${type} ${b64}`);
   if (parsed instanceof Error || (Array.isArray(parsed) && parsed.length === 0)) {
     throw pinInvalid(name, 'the key does not parse');
   }
@@ -127,9 +136,9 @@ function checkPrivateKey(options: SshShellOptions): void {
     });
   const text = options.privateKey?.reveal?.();
   if (typeof text !== 'string' || text.trim() === '') throw invalid('it is empty');
-  let parsed: ReturnType<typeof utils.parseKey>;
+  let parsed: ReturnType<typeof import('ssh2').utils.parseKey>;
   try {
-    parsed = utils.parseKey(text);
+    parsed = loadSsh2().utils.parseKey(text);
   } catch {
     throw invalid('it does not parse');
   }
@@ -224,7 +233,7 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
 
   function connect(): Promise<Connection> {
     return new Promise<Connection>((resolve, reject) => {
-      const client = new Client();
+      const client = new (loadSsh2().Client)();
       const conn: Connection = { client, alive: false };
       let settled = false;
       let offeredFingerprint: string | undefined;
@@ -743,7 +752,7 @@ export async function scanHostKey(
 ): Promise<{ keyLine: string; fingerprint: string }> {
   const context: SshErrorContext = { name: host, host, port, operation: 'host key scan' };
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new (loadSsh2().Client)();
     let settled = false;
     let captured: Buffer | undefined;
     const done = (outcome: () => void) => {

@@ -6,6 +6,7 @@ import type { Plan } from '../../core/plan/plan.ts';
 import { serializePlan } from '../../core/plan/serialize-plan.ts';
 import { planRoster } from '../../services/plan-batch.ts';
 import type { CliContext } from '../context.ts';
+import { collectGarbage } from '../memory.ts';
 import type { Output } from '../output.ts';
 import { renderPlan } from '../render.ts';
 
@@ -51,6 +52,7 @@ export async function planCommand(ctx: CliContext, args: string[]): Promise<numb
     prune: values.prune,
     skipInvalid: values['skip-invalid'],
   });
+  collectGarbage();
   const digest = writePlan(plan, values.out, ctx.output.json ? ctx.output : null);
   if (plan.capacity.verdict !== 'refuse') services.store.savePlan(plan, digest);
   if (!ctx.output.json) {
