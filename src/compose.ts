@@ -115,7 +115,12 @@ function createGatewayDriver(gateway: GatewayConfig, baseDir: string): GatewayDr
         timeoutMs: gateway.ssh.timeout_ms,
       });
     case 'bastion':
-      return createBastionDriver({ name: gateway.name, shell, timeoutMs: gateway.ssh.timeout_ms });
+      return createBastionDriver({
+        name: gateway.name,
+        shell,
+        timeoutMs: gateway.ssh.timeout_ms,
+        adminUser: gateway.ssh.user,
+      });
     default:
       throw new AppError('RAC_CONFIG_INVALID', `gateways ${gateway.name}: kind ${gateway.kind} is not supported yet`);
   }

@@ -2,12 +2,15 @@ import { createInterface } from 'node:readline/promises';
 import { loadConfig, readCliEnvironment } from '../config/load.ts';
 import { AppError, ExitCode, exitCodeFor } from '../core/errors.ts';
 import { applyCommand } from './commands/apply.ts';
+import { capacityCommand } from './commands/capacity.ts';
 import { driftCommand } from './commands/drift.ts';
 import { initCommand } from './commands/init.ts';
 import { planCommand } from './commands/plan.ts';
 import { profileCommand } from './commands/profile.ts';
 import { revokeCommand } from './commands/revoke.ts';
 import { rollbackCommand } from './commands/rollback.ts';
+import { serveCommand } from './commands/serve.ts';
+import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
 import { trustCommand } from './commands/trust.ts';
 import { type CliContext, servicesFor } from './context.ts';
@@ -27,6 +30,12 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   },
   drift: { run: driftCommand, summary: 'compare rac’s records, the directory and every host (--fix repairs hosts)' },
   profile: { run: profileCommand, summary: 'a person’s VPN client profile (.ovpn)' },
+  sessions: { run: sessionsCommand, summary: 'live sessions on every gateway and bastion (--gateway g, --tier t)' },
+  capacity: {
+    run: capacityCommand,
+    summary: 'the capacity board: sessions against target, verified and rated capacity',
+  },
+  serve: { run: serveCommand, summary: 'the session collector and /metrics for Prometheus' },
   trust: { run: trustCommand, summary: 'show a gateway’s host key and record it as the pin when confirmed' },
 };
 

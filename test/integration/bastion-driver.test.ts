@@ -29,7 +29,7 @@ describeGatewayDriver('bastion', async () => {
     privateKey: new Secret(bastion.ssh.privateKey),
     hostKey: bastion.ssh.hostKeyLine.split(' ').slice(1, 3).join(' '),
   });
-  const driver = createBastionDriver({ name: bastion.name, shell, timeoutMs: 30_000 });
+  const driver = createBastionDriver({ name: bastion.name, shell, timeoutMs: 30_000, adminUser: 'root' });
   const admin = (argv: string[]) =>
     execFileSync('ssh', [
       '-i',

@@ -114,4 +114,19 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 3,
+    name: 'first and last time each person was seen connected; topology first seen',
+    sql: `
+      CREATE TABLE person_activity (
+        uid TEXT PRIMARY KEY,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+      );
+      CREATE TABLE topologies (
+        digest TEXT PRIMARY KEY,
+        first_seen TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -500,6 +500,92 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
       db.prepare('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?').run(status, now(), batchId);
     },
 
+    /** Marks people as seen connected now: first_seen once, last_seen every time. */
+    recordSeen(uids: Iterable<string>, at: Date): void {
+      const iso = at.toISOString();
+      transaction(() => {
+        const upsert = db.prepare(
+          `INSERT INTO person_activity (uid, first_seen, last_seen) VALUES (?, ?, ?)
+           ON CONFLICT(uid) DO UPDATE SET last_seen = excluded.last_seen`,
+        );
+        for (const uid of uids) upsert.run(uid, iso, iso);
+      });
+    },
+
+    /** The onboarding funnel per tier, and each connected person's time to first connection. */
+    funnel(now: Date): {
+      stages: Record<Tier, { granted: number; connectedOnce: number; active24h: number }>;
+      firstConnectionSeconds: number[];
+    } {
+      const since = new Date(now.getTime() - 24 * 3600 * 1000).toISOString();
+      const stages: Record<Tier, { granted: number; connectedOnce: number; active24h: number }> = {
+        public: { granted: 0, connectedOnce: 0, active24h: 0 },
+        vpn: { granted: 0, connectedOnce: 0, active24h: 0 },
+        'vpn-bastion': { granted: 0, connectedOnce: 0, active24h: 0 },
+      };
+      const rows = db
+        .prepare(
+          `SELECT g.tier AS tier, g.granted_at AS granted_at, a.first_seen AS first_seen, a.last_seen AS last_seen
+           FROM grants g LEFT JOIN person_activity a ON a.uid = g.uid`,
+        )
+        .all() as { tier: Tier; granted_at: string; first_seen: string | null; last_seen: string | null }[];
+      const firstConnectionSeconds: number[] = [];
+      for (const r of rows) {
+        const s = stages[r.tier];
+        s.granted++;
+        if (r.first_seen !== null) {
+          s.connectedOnce++;
+          firstConnectionSeconds.push(Math.max(0, (Date.parse(r.first_seen) - Date.parse(r.granted_at)) / 1000));
+        }
+        if (r.last_seen !== null && r.last_seen >= since) s.active24h++;
+      }
+      return { stages, firstConnectionSeconds };
+    },
+
+    /** When this topology was first seen (recorded now if new). */
+    topologySeen(digest: string, at: Date): string {
+      db.prepare('INSERT OR IGNORE INTO topologies (digest, first_seen) VALUES (?, ?)').run(digest, at.toISOString());
+      return (db.prepare('SELECT first_seen FROM topologies WHERE digest = ?').get(digest) as { first_seen: string })
+        .first_seen;
+    },
+
+    /** Latencies of verified revocations, in seconds (for the revocation histogram). */
+    revocationSeconds(): number[] {
+      return (
+        db.prepare("SELECT detail FROM audit WHERE action = 'revoke.verified'").all() as { detail: string }[]
+      ).map((r) => Number((JSON.parse(r.detail) as { latencyMs?: number }).latencyMs ?? 0) / 1000);
+    },
+
+    /** Provisioning operations so far, by system, operation and result (from the audit log). */
+    provisioningOperations(): Array<{ system: string; operation: string; result: string; count: number }> {
+      const out: Array<{ system: string; operation: string; result: string; count: number }> = [];
+      for (const r of db
+        .prepare("SELECT action, COUNT(*) AS n FROM audit WHERE action LIKE 'access.%' GROUP BY action")
+        .all() as { action: string; n: number }[]) {
+        const operation = r.action.slice('access.'.length);
+        out.push(
+          operation === 'failed'
+            ? { system: 'ldap', operation: 'change', result: 'failed', count: r.n }
+            : { system: 'ldap', operation, result: 'ok', count: r.n },
+        );
+      }
+      const hosts = new Map<string, { ok: number; failed: number }>();
+      for (const r of db.prepare("SELECT detail FROM audit WHERE action = 'system.apply'").all() as {
+        detail: string;
+      }[]) {
+        const d = JSON.parse(r.detail) as { system: string; applied: number; notApplied: number };
+        const h = hosts.get(d.system) ?? { ok: 0, failed: 0 };
+        h.ok += d.applied;
+        h.failed += d.notApplied;
+        hosts.set(d.system, h);
+      }
+      for (const [system, h] of hosts) {
+        out.push({ system, operation: 'apply', result: 'ok', count: h.ok });
+        out.push({ system, operation: 'apply', result: 'not_applied', count: h.failed });
+      }
+      return out;
+    },
+
     /** The newest passing capacity check recorded for this topology, if any. */
     latestPassingCheck(topology: string): { sessions: number; at: string } | null {
       const row = db

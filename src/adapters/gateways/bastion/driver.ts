@@ -13,6 +13,8 @@ export interface BastionDriverOptions {
   readonly name: string;
   readonly shell: RemoteShell;
   readonly timeoutMs: number;
+  /** The account rac logs in as: its own sessions are not people's sessions. */
+  readonly adminUser: string;
 }
 
 const keyId = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(' ');
@@ -28,7 +30,7 @@ const sameKeys = (a: readonly string[], b: readonly string[]) => {
  * removed and their processes killed by the same script.
  */
 export function createBastionDriver(options: BastionDriverOptions): GatewayDriver {
-  const { name, shell, timeoutMs } = options;
+  const { name, shell, timeoutMs, adminUser } = options;
 
   async function observeAccounts(signal?: AbortSignal) {
     const result = await shell.exec(OBSERVE_ARGV, { signal, timeoutMs });
@@ -103,16 +105,18 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
     async listSessions(signal) {
       const result = await shell.exec(['ps', '-eo', 'pid=,user:64=,args='], { signal, timeoutMs });
       if (result.code !== 0) throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: ps failed: ${result.stderr.trim()}`);
-      return parseBastionSessions(result.stdout.toString('utf8')).map(
-        (s): Session => ({
-          gateway: name,
-          kind: 'bastion',
-          uid: s.user,
-          id: String(s.pid),
-          since: null,
-          address: null,
-        }),
-      );
+      return parseBastionSessions(result.stdout.toString('utf8'))
+        .filter((s) => s.user !== adminUser)
+        .map(
+          (s): Session => ({
+            gateway: name,
+            kind: 'bastion',
+            uid: s.user,
+            id: String(s.pid),
+            since: null,
+            address: null,
+          }),
+        );
     },
 
     async disconnect(users, signal) {

@@ -102,7 +102,7 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
         const link = await shell.exec(['test', '-L', openvpn.ccd_dir], { signal, timeoutMs });
         if (link.code !== 0)
           return { up: false, detail: `${openvpn.ccd_dir} is not a symlink`, latencyMs: performance.now() - started };
-        const stats = await withManagement(shell, openvpn.management, timeoutMs, (m) => m.single('load-stats'));
+        const stats = await withManagement(shell, openvpn.management, timeoutMs, (m) => m.single('load-stats'), signal);
         return { up: stats.ok, detail: stats.text, latencyMs: performance.now() - started };
       } catch (err) {
         return { up: false, detail: (err as Error).message, latencyMs: performance.now() - started };
@@ -148,8 +148,8 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
       return { added, changed, removed, unchanged, failed: [], wrote: true };
     },
 
-    async listSessions() {
-      const text = await withManagement(shell, openvpn.management, timeoutMs, (m) => m.multi('status 3'));
+    async listSessions(signal) {
+      const text = await withManagement(shell, openvpn.management, timeoutMs, (m) => m.multi('status 3'), signal);
       const { clients } = parseOpenVpnStatus(text);
       return clients.filter(isAuthenticated).map(
         (c): Session => ({
@@ -167,31 +167,37 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
      * `client-kill <CID> HALT`: the client is told to exit, not to reconnect (a plain `kill <cn>`
      * leaves it believing it is connected until its ping-restart, then it tries again).
      */
-    async disconnect(users) {
+    async disconnect(users, signal) {
       const wanted = new Set(users);
-      return withManagement(shell, openvpn.management, timeoutMs, async (m) => {
-        const { clients } = parseOpenVpnStatus(await m.multi('status 3'));
-        const counts = new Map<string, number>();
-        const failed: Array<{ uid: string; error: string }> = [];
-        const halted: string[] = [];
-        for (const c of clients) {
-          const uid = c.username ?? c.commonName;
-          if (!wanted.has(uid)) continue;
-          const reply = await m.single(`client-kill ${c.clientId} HALT`);
-          if (reply.ok) {
-            counts.set(uid, (counts.get(uid) ?? 0) + 1);
-            halted.push(c.commonName);
-          } else failed.push({ uid, error: reply.text });
-        }
-        if (halted.length > 0) {
-          // HALT is delivered on the control channel, then the server keeps the instance ~5 s
-          // before it lets go. Once the message is on its way, drop the server side at once
-          // (`kill <cn>`), so the session is gone from the server too.
-          await new Promise((r) => setTimeout(r, HALT_DELIVERY_MS));
-          for (const cn of new Set(halted)) await m.single(`kill ${cn}`);
-        }
-        return { disconnected: [...counts].map(([uid, sessions]) => ({ uid, sessions })), failed };
-      });
+      return withManagement(
+        shell,
+        openvpn.management,
+        timeoutMs,
+        async (m) => {
+          const { clients } = parseOpenVpnStatus(await m.multi('status 3'));
+          const counts = new Map<string, number>();
+          const failed: Array<{ uid: string; error: string }> = [];
+          const halted: string[] = [];
+          for (const c of clients) {
+            const uid = c.username ?? c.commonName;
+            if (!wanted.has(uid)) continue;
+            const reply = await m.single(`client-kill ${c.clientId} HALT`);
+            if (reply.ok) {
+              counts.set(uid, (counts.get(uid) ?? 0) + 1);
+              halted.push(c.commonName);
+            } else failed.push({ uid, error: reply.text });
+          }
+          if (halted.length > 0) {
+            // HALT is delivered on the control channel, then the server keeps the instance ~5 s
+            // before it lets go. Once the message is on its way, drop the server side at once
+            // (`kill <cn>`), so the session is gone from the server too.
+            await new Promise((r) => setTimeout(r, HALT_DELIVERY_MS));
+            for (const cn of new Set(halted)) await m.single(`kill ${cn}`);
+          }
+          return { disconnected: [...counts].map(([uid, sessions]) => ({ uid, sessions })), failed };
+        },
+        signal,
+      );
     },
 
     async close() {

@@ -20,8 +20,9 @@ export async function withManagement<T>(
   socketPath: string,
   timeoutMs: number,
   fn: (session: ManagementSession) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  const stream = await shell.openUnixSocket(socketPath, { timeoutMs });
+  const stream = await shell.openUnixSocket(socketPath, { timeoutMs, ...(signal === undefined ? {} : { signal }) });
   const reader = createLineReader(stream);
   const deadline = setTimeout(() => {
     reader.fail(
@@ -29,6 +30,13 @@ export async function withManagement<T>(
     );
     stream.destroy();
   }, timeoutMs);
+  const onAbort = () => {
+    reader.fail(
+      new AppError('RAC_GATEWAY_TIMEOUT', `${shell.name}: management conversation aborted (${String(signal?.reason)})`),
+    );
+    stream.destroy();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const banner = await reader.next();
     if (!banner.startsWith('>INFO:')) {
@@ -60,6 +68,7 @@ export async function withManagement<T>(
     return result;
   } finally {
     clearTimeout(deadline);
+    signal?.removeEventListener('abort', onAbort);
     stream.destroy();
   }
 }

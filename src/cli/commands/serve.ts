@@ -1,0 +1,50 @@
+import { parseArgs } from 'node:util';
+import { AppError, ExitCode } from '../../core/errors.ts';
+import { buildApp } from '../../http/app.ts';
+import { createMetrics } from '../../metrics/registry.ts';
+import { type Collector, createCollector } from '../../services/collector.ts';
+import type { CliContext } from '../context.ts';
+
+/** `rac serve`: the session collector and /metrics (design §4.4–4.5), until SIGINT or SIGTERM. */
+export async function serveCommand(ctx: CliContext, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { listen: { type: 'string' } },
+    allowPositionals: false,
+    strict: true,
+  });
+  const services = ctx.services();
+  const { config } = services;
+  const listen = values.listen ?? config.http.listen;
+  const colon = listen.lastIndexOf(':');
+  const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(colon + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new AppError('RAC_USAGE', `--listen must be host:port, not ${listen}`);
+  const intervalMs = config.collector.interval_seconds * 1000;
+  let collector: Collector | null = null;
+  const metrics = createMetrics(services, () => collector as Collector, { staleAfterMs: 3 * intervalMs });
+  collector = createCollector(services, {
+    intervalMs,
+    timeoutMs: Math.max(1000, Math.min(intervalMs - 500, 10_000)),
+    observer: metrics.observer,
+  });
+  const app = buildApp({ deps: services, collector, metrics });
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const shown = typeof address === 'object' && address !== null ? `${address.address}:${address.port}` : listen;
+  collector.start();
+  ctx.output.note(
+    `rac serve: /metrics, /healthz, /readyz on http://${shown}; polling ${services.gateways.length} hosts every ${config.collector.interval_seconds}s`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    ctx.signal.addEventListener('abort', stop, { once: true });
+  });
+  ctx.output.note('rac serve: stopping');
+  await collector.stop();
+  await app.close();
+  await services.close();
+  return ExitCode.ok;
+}

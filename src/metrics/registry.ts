@@ -1,0 +1,258 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { expectedPeak } from '../core/capacity.ts';
+import { TIERS, type Tier } from '../core/tiers.ts';
+import { topologyDigest } from '../services/capacity-limit.ts';
+import type { CollectObserver, Collector } from '../services/collector.ts';
+import type { ServiceDeps } from '../services/deps.ts';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** For the collector: per-host durations and errors, as they happen. */
+  readonly observer: CollectObserver;
+}
+
+/**
+ * The exporter: a dedicated registry (not prom-client's global one, and without its default
+ * process metrics), every value computed at scrape time from the collector's cached snapshot and
+ * the store — a scrape never waits on SSH. No label ever names a person (design §4.5).
+ */
+export function createMetrics(
+  deps: ServiceDeps,
+  collector: () => Collector,
+  options: { staleAfterMs: number },
+): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const tierOf = (grants: ReadonlyMap<string, Tier>, uid: string): Tier | 'unknown' => grants.get(uid) ?? 'unknown';
+
+  new Gauge({
+    name: 'remote_access_sessions',
+    help: 'Live sessions (OpenVPN clients past authentication, bastion sshd sessions) by gateway and tier.',
+    labelNames: ['gateway', 'gateway_kind', 'tier'],
+    registers,
+    collect() {
+      this.reset();
+      const grants = deps.store.listGrants();
+      const now = Date.now();
+      for (const host of collector().snapshot().hosts) {
+        const counts = new Map<string, number>(TIERS.map((t) => [t, 0]));
+        // A host that stopped answering keeps its last count for a while, then counts as unknown.
+        if (host.observedAt !== null && now - host.observedAt <= options.staleAfterMs) {
+          for (const s of host.sessions) {
+            const tier = tierOf(grants, s.uid);
+            counts.set(tier, (counts.get(tier) ?? 0) + 1);
+          }
+        }
+        for (const [tier, n] of counts) this.set({ gateway: host.gateway, gateway_kind: host.kind, tier }, n);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'remote_access_users_online',
+    help: 'Distinct people with at least one live session, by tier.',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      this.reset();
+      const grants = deps.store.listGrants();
+      const now = Date.now();
+      const online = new Set<string>();
+      for (const host of collector().snapshot().hosts) {
+        if (host.observedAt === null || now - host.observedAt > options.staleAfterMs) continue;
+        for (const s of host.sessions) online.add(s.uid);
+      }
+      const counts = new Map<string, number>([...TIERS.map((t) => [t, 0] as const), ['unknown', 0]]);
+      for (const uid of online) {
+        const tier = tierOf(grants, uid);
+        counts.set(tier, (counts.get(tier) ?? 0) + 1);
+      }
+      for (const [tier, n] of counts) this.set({ tier }, n);
+    },
+  });
+
+  new Gauge({
+    name: 'remote_access_capacity_target_sessions',
+    help: 'The concurrent-session target.',
+    registers,
+    collect() {
+      this.set(deps.config.capacity.target_sessions);
+    },
+  });
+
+  new Gauge({
+    name: 'remote_access_capacity_rated_sessions',
+    help: 'Sessions each gateway is rated for.',
+    labelNames: ['gateway'],
+    registers,
+    collect() {
+      this.reset();
+      for (const g of deps.config.gateways) this.set({ gateway: g.name }, g.rated_sessions);
+    },
+  });
+
+  // Labelled by topology (one series at a time): a label-less prom-client gauge always exports a
+  // value, and these must be absent while the current topology is unverified.
+  const verified = () =>
+    deps.config.gateways.length === 0 ? null : deps.store.latestPassingCheck(topologyDigest(deps.config));
+  new Gauge({
+    name: 'remote_access_capacity_verified_sessions',
+    help: 'Sessions proven by the last passing capacity check of the current topology (absent while unverified).',
+    labelNames: ['topology'],
+    registers,
+    collect() {
+      this.reset();
+      const v = verified();
+      if (v !== null) this.set({ topology: topologyDigest(deps.config) }, v.sessions);
+    },
+  });
+  new Gauge({
+    name: 'remote_access_capacity_verified_timestamp_seconds',
+    help: 'When the current topology’s capacity was last verified (absent while unverified).',
+    labelNames: ['topology'],
+    registers,
+    collect() {
+      this.reset();
+      const v = verified();
+      if (v !== null) this.set({ topology: topologyDigest(deps.config) }, Date.parse(v.at) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'remote_access_capacity_topology_changed_timestamp_seconds',
+    help: 'When the current gateway topology was first seen.',
+    registers,
+    collect() {
+      this.set(Date.parse(deps.store.topologySeen(topologyDigest(deps.config), deps.clock.now())) / 1000);
+    },
+  });
+
+  new Gauge({
+    name: 'remote_access_grants',
+    help: 'People granted, by tier.',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      const counts = deps.store.grantCounts();
+      for (const t of TIERS) this.set({ tier: t }, counts[t]);
+    },
+  });
+  new Gauge({
+    name: 'remote_access_expected_peak_sessions',
+    help: 'Grants times the expected share online at peak, by tier.',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      const counts = deps.store.grantCounts();
+      for (const t of TIERS) {
+        const only = { public: 0, vpn: 0, 'vpn-bastion': 0, [t]: counts[t] };
+        this.set({ tier: t }, expectedPeak(only, deps.config.capacity.peak_concurrency));
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'remote_access_gateway_up',
+    help: '1 when the gateway or bastion answered the last poll.',
+    labelNames: ['gateway', 'gateway_kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const h of collector().snapshot().hosts)
+        this.set({ gateway: h.gateway, gateway_kind: h.kind }, h.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'remote_access_observation_age_seconds',
+    help: 'Age of the last good observation of each host (absent before the first one).',
+    labelNames: ['gateway'],
+    registers,
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const h of collector().snapshot().hosts)
+        if (h.observedAt !== null) this.set({ gateway: h.gateway }, (now - h.observedAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'remote_access_collector_last_success_timestamp_seconds',
+    help: 'End of the last collection cycle in which at least one host answered.',
+    registers,
+    collect() {
+      this.reset();
+      const at = collector().snapshot().lastSuccessAt;
+      if (at !== null) this.set(at / 1000);
+    },
+  });
+
+  const duration = new Histogram({
+    name: 'remote_access_collect_duration_seconds',
+    help: 'Time to poll one host for its sessions.',
+    labelNames: ['gateway'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const errors = new Counter({
+    name: 'remote_access_collect_errors_total',
+    help: 'Failed polls of a host, by reason.',
+    labelNames: ['gateway', 'reason'],
+    registers,
+  });
+
+  new Counter({
+    name: 'remote_access_provisioning_operations_total',
+    help: 'Provisioning operations recorded in the audit log, by system, operation and result.',
+    labelNames: ['system', 'operation', 'result'],
+    registers,
+    collect() {
+      this.reset();
+      for (const op of deps.store.provisioningOperations()) {
+        this.inc({ system: op.system, operation: op.operation, result: op.result }, op.count);
+      }
+    },
+  });
+  new Histogram({
+    name: 'remote_access_revocation_seconds',
+    help: 'From rac revoke to verified: no access and no live session left.',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of deps.store.revocationSeconds()) this.observe(s);
+    },
+  });
+
+  new Gauge({
+    name: 'remote_access_onboarding_people',
+    help: 'The onboarding funnel: people granted, connected at least once, active in the last 24 h, by tier.',
+    labelNames: ['tier', 'stage'],
+    registers,
+    collect() {
+      const { stages } = deps.store.funnel(deps.clock.now());
+      for (const t of TIERS) {
+        this.set({ tier: t, stage: 'granted' }, stages[t].granted);
+        this.set({ tier: t, stage: 'connected_once' }, stages[t].connectedOnce);
+        this.set({ tier: t, stage: 'active_24h' }, stages[t].active24h);
+      }
+    },
+  });
+  new Histogram({
+    name: 'remote_access_time_to_first_connection_seconds',
+    help: 'From a person’s grant to their first live session.',
+    buckets: [60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of deps.store.funnel(deps.clock.now()).firstConnectionSeconds) this.observe(s);
+    },
+  });
+
+  return {
+    registry,
+    observer: {
+      hostCollected({ gateway, seconds, ok, reason }) {
+        duration.observe({ gateway }, seconds);
+        if (!ok) errors.inc({ gateway, reason: reason ?? 'unexpected' });
+      },
+    },
+  };
+}
