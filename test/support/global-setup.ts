@@ -11,6 +11,8 @@ export default function setup(): void {
     '/usr/sbin/sshd',
     '/usr/bin/ssh',
     '/usr/bin/ssh-keygen',
+    '/usr/bin/prometheus',
+    '/usr/bin/promtool',
   ].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     throw new Error(`missing ${missing.join(', ')}: run sh scripts/bootstrap.sh (npm test does)`);
