@@ -165,6 +165,31 @@ describe('sessions and capacity metrics through a real Prometheus', () => {
     expect(Number(ratio[0]?.value[1])).toBeCloseTo(200 / 5000, 5);
   });
 
+  it('lists the same sessions with rac sessions, and shows them on the capacity board', async () => {
+    const sessions = await runRac(dir, ['sessions', '--json']);
+    expect(sessions.code, sessions.stderr).toBe(0);
+    const list = sessions.json<{ sessions: Array<{ uid: string; gateway: string; tier: string }> }>().sessions;
+    expect(list).toHaveLength(203);
+    expect(new Set(list.filter((s) => s.tier === 'vpn').map((s) => s.uid)).size).toBe(200);
+    const onGw2 = await runRac(dir, ['sessions', '--gateway', 'gw-2', '--tier', 'vpn', '--json']);
+    expect(onGw2.json<{ sessions: unknown[] }>().sessions).toHaveLength(100);
+    const board = await runRac(dir, ['capacity', '--json']);
+    expect(board.code).toBe(0);
+    expect(board.json()).toMatchObject({
+      targetSessions: 5000,
+      limit: { sessions: 5000, source: 'rated' },
+      verified: null,
+      sessions: 203,
+      gateways: [
+        { name: 'gw-1', up: true, sessions: 100, rated: 2500 },
+        { name: 'gw-2', up: true, sessions: 100, rated: 2500 },
+        { name: 'bastion-1', up: true, sessions: 3, rated: 400 },
+      ],
+    });
+    const human = await runRac(dir, ['capacity']);
+    expect(human.stdout).toContain('203 / 5000');
+  });
+
   it('flips gateway_up to 0 for a gateway that stops answering while the others keep reporting', async () => {
     // The OpenVPN server of gw-2 stops: its management socket is gone, the host stays reachable.
     await stack.gateways[1]?.stopServer();
