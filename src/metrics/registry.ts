@@ -24,6 +24,49 @@ export function createMetrics(
   const registry = new Registry();
   const registers = [registry];
   const tierOf = (grants: ReadonlyMap<string, Tier>, uid: string): Tier | 'unknown' => grants.get(uid) ?? 'unknown';
+  // Aggregated once per collection cycle, off the scrape path (the collector calls
+  // cycleCompleted): a scrape costs the same with 10 000 sessions as with 10.
+  let cache: ReturnType<typeof aggregate> | null = null;
+  const aggregate = () => {
+    const grants = deps.store.listGrants();
+    const now = Date.now();
+    const sessions = new Map<string, { gateway: string; kind: string; tier: string; n: number }>();
+    const online = new Set<string>();
+    for (const host of collector().snapshot().hosts) {
+      for (const tier of TIERS)
+        sessions.set(`${host.gateway}\0${tier}`, { gateway: host.gateway, kind: host.kind, tier, n: 0 });
+      // A host that stopped answering keeps its last count for a while, then counts as unknown.
+      if (host.observedAt === null || now - host.observedAt > options.staleAfterMs) continue;
+      for (const s of host.sessions) {
+        const tier = tierOf(grants, s.uid);
+        const key = `${host.gateway}\0${tier}`;
+        const entry = sessions.get(key) ?? { gateway: host.gateway, kind: host.kind, tier, n: 0 };
+        entry.n++;
+        sessions.set(key, entry);
+        online.add(s.uid);
+      }
+    }
+    const usersOnline = new Map<string, number>([...TIERS.map((t) => [t, 0] as const), ['unknown', 0]]);
+    for (const uid of online) {
+      const tier = tierOf(grants, uid);
+      usersOnline.set(tier, (usersOnline.get(tier) ?? 0) + 1);
+    }
+    return {
+      sessions: [...sessions.values()],
+      usersOnline,
+      counts: deps.store.grantCounts(),
+      funnel: deps.store.funnel(deps.clock.now()),
+      operations: deps.store.provisioningOperations(),
+      revocations: deps.store.revocationSeconds(),
+    };
+  };
+  const view = () => {
+    cache ??= aggregate();
+    return cache;
+  };
+  // The topology of a running exporter is its config's: recorded once, not on every scrape.
+  const topology = topologyDigest(deps.config);
+  const topologySince = Date.parse(deps.store.topologySeen(topology, deps.clock.now())) / 1000;
 
   new Gauge({
     name: 'remote_access_sessions',
@@ -32,19 +75,7 @@ export function createMetrics(
     registers,
     collect() {
       this.reset();
-      const grants = deps.store.listGrants();
-      const now = Date.now();
-      for (const host of collector().snapshot().hosts) {
-        const counts = new Map<string, number>(TIERS.map((t) => [t, 0]));
-        // A host that stopped answering keeps its last count for a while, then counts as unknown.
-        if (host.observedAt !== null && now - host.observedAt <= options.staleAfterMs) {
-          for (const s of host.sessions) {
-            const tier = tierOf(grants, s.uid);
-            counts.set(tier, (counts.get(tier) ?? 0) + 1);
-          }
-        }
-        for (const [tier, n] of counts) this.set({ gateway: host.gateway, gateway_kind: host.kind, tier }, n);
-      }
+      for (const e of view().sessions) this.set({ gateway: e.gateway, gateway_kind: e.kind, tier: e.tier }, e.n);
     },
   });
 
@@ -55,19 +86,7 @@ export function createMetrics(
     registers,
     collect() {
       this.reset();
-      const grants = deps.store.listGrants();
-      const now = Date.now();
-      const online = new Set<string>();
-      for (const host of collector().snapshot().hosts) {
-        if (host.observedAt === null || now - host.observedAt > options.staleAfterMs) continue;
-        for (const s of host.sessions) online.add(s.uid);
-      }
-      const counts = new Map<string, number>([...TIERS.map((t) => [t, 0] as const), ['unknown', 0]]);
-      for (const uid of online) {
-        const tier = tierOf(grants, uid);
-        counts.set(tier, (counts.get(tier) ?? 0) + 1);
-      }
-      for (const [tier, n] of counts) this.set({ tier }, n);
+      for (const [tier, n] of view().usersOnline) this.set({ tier }, n);
     },
   });
 
@@ -93,8 +112,7 @@ export function createMetrics(
 
   // Labelled by topology (one series at a time): a label-less prom-client gauge always exports a
   // value, and these must be absent while the current topology is unverified.
-  const verified = () =>
-    deps.config.gateways.length === 0 ? null : deps.store.latestPassingCheck(topologyDigest(deps.config));
+  const verified = () => (deps.config.gateways.length === 0 ? null : deps.store.latestPassingCheck(topology));
   new Gauge({
     name: 'remote_access_capacity_verified_sessions',
     help: 'Sessions proven by the last passing capacity check of the current topology (absent while unverified).',
@@ -103,7 +121,7 @@ export function createMetrics(
     collect() {
       this.reset();
       const v = verified();
-      if (v !== null) this.set({ topology: topologyDigest(deps.config) }, v.sessions);
+      if (v !== null) this.set({ topology }, v.sessions);
     },
   });
   new Gauge({
@@ -114,7 +132,7 @@ export function createMetrics(
     collect() {
       this.reset();
       const v = verified();
-      if (v !== null) this.set({ topology: topologyDigest(deps.config) }, Date.parse(v.at) / 1000);
+      if (v !== null) this.set({ topology }, Date.parse(v.at) / 1000);
     },
   });
   new Gauge({
@@ -122,7 +140,7 @@ export function createMetrics(
     help: 'When the current gateway topology was first seen.',
     registers,
     collect() {
-      this.set(Date.parse(deps.store.topologySeen(topologyDigest(deps.config), deps.clock.now())) / 1000);
+      this.set(topologySince);
     },
   });
 
@@ -132,7 +150,7 @@ export function createMetrics(
     labelNames: ['tier'],
     registers,
     collect() {
-      const counts = deps.store.grantCounts();
+      const { counts } = view();
       for (const t of TIERS) this.set({ tier: t }, counts[t]);
     },
   });
@@ -142,7 +160,7 @@ export function createMetrics(
     labelNames: ['tier'],
     registers,
     collect() {
-      const counts = deps.store.grantCounts();
+      const { counts } = view();
       for (const t of TIERS) {
         const only = { public: 0, vpn: 0, 'vpn-bastion': 0, [t]: counts[t] };
         this.set({ tier: t }, expectedPeak(only, deps.config.capacity.peak_concurrency));
@@ -205,7 +223,7 @@ export function createMetrics(
     registers,
     collect() {
       this.reset();
-      for (const op of deps.store.provisioningOperations()) {
+      for (const op of view().operations) {
         this.inc({ system: op.system, operation: op.operation, result: op.result }, op.count);
       }
     },
@@ -217,7 +235,7 @@ export function createMetrics(
     registers,
     collect() {
       this.reset();
-      for (const s of deps.store.revocationSeconds()) this.observe(s);
+      for (const s of view().revocations) this.observe(s);
     },
   });
 
@@ -227,7 +245,7 @@ export function createMetrics(
     labelNames: ['tier', 'stage'],
     registers,
     collect() {
-      const { stages } = deps.store.funnel(deps.clock.now());
+      const { stages } = view().funnel;
       for (const t of TIERS) {
         this.set({ tier: t, stage: 'granted' }, stages[t].granted);
         this.set({ tier: t, stage: 'connected_once' }, stages[t].connectedOnce);
@@ -242,13 +260,16 @@ export function createMetrics(
     registers,
     collect() {
       this.reset();
-      for (const s of deps.store.funnel(deps.clock.now()).firstConnectionSeconds) this.observe(s);
+      for (const s of view().funnel.firstConnectionSeconds) this.observe(s);
     },
   });
 
   return {
     registry,
     observer: {
+      cycleCompleted() {
+        cache = aggregate();
+      },
       hostCollected({ gateway, seconds, ok, reason }) {
         duration.observe({ gateway }, seconds);
         if (!ok) errors.inc({ gateway, reason: reason ?? 'unexpected' });

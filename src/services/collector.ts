@@ -31,6 +31,8 @@ export interface CollectObserver {
     ok: boolean;
     reason: string | null;
   }): void;
+  /** After every cycle, with the new snapshot (the exporter aggregates here, not at scrape). */
+  cycleCompleted?(snapshot: CollectorSnapshot): void;
 }
 
 export interface Collector {
@@ -127,7 +129,9 @@ export function createCollector(
     cycles++;
     if (anyUp) lastSuccessAt = Date.now();
     if (seen.size > 0) deps.store.recordSeen(seen, deps.clock.now());
-    return snapshot();
+    const result = snapshot();
+    options.observer?.cycleCompleted?.(result);
+    return result;
   }
 
   const collector: Collector = {
