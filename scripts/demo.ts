@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { sshLogin } from '../infra/local/bastion-host.ts';
 import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
 import { memberUids } from '../infra/local/ldapsearch.ts';
+import { freePort, startPrometheus } from '../infra/local/prometheus.ts';
 import { startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { rosterFor } from '../infra/local/workspace.ts';
@@ -182,16 +183,68 @@ nobody.here,无此人,,,,,2020-01-01
   await rac(workspace, ['status']);
   await rac(workspace, ['status', (finance[0] as CompanyPerson).uid, ops.uid]);
 
-  step('10. Idempotent: applying the same roster again changes nothing anywhere');
+  step('10. Live sessions and the capacity board: rac sessions, rac capacity');
+  const opsSession = await sshLogin({
+    bastion: stack.bastions[0] as never,
+    user: ops.uid,
+    privateKeyFile: keyFile,
+    hold: true,
+  });
+  await rac(workspace, ['sessions']);
+  await rac(workspace, ['capacity']);
+
+  step('11. rac serve exports them; a real Prometheus scrapes it and evaluates the recording and alert rules');
+  const port = await freePort();
+  writeFileSync(
+    join(workspace, 'rac.yaml'),
+    `${stack.config()}collector: { interval_seconds: 1 }\nhttp: { listen: "127.0.0.1:${port}" }\n`,
+  );
+  const serve = spawn(RAC, ['serve'], {
+    cwd: workspace,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, RAC_ACTOR: 'it:demo' },
+  });
+  const prometheus = await startPrometheus(`127.0.0.1:${port}`);
+  try {
+    const total = await prometheus.waitFor('sum(remote_access_sessions)', (r) => Number(r[0]?.value[1]) === 3, 30_000);
+    console.log(`  Prometheus: sum(remote_access_sessions) = ${total[0]?.value[1]}`);
+    for (const r of await prometheus.query('sum by (gateway, tier) (remote_access_sessions) > 0')) {
+      console.log(
+        `    remote_access_sessions{gateway="${r.metric['gateway']}", tier="${r.metric['tier']}"} = ${r.value[1]}`,
+      );
+    }
+    const ratio = await prometheus.waitFor('remote_access:capacity_utilization:ratio', (r) => r.length > 0, 15_000);
+    const limit = await prometheus.query('remote_access:capacity_limit:sessions');
+    console.log(
+      `  remote_access:capacity_utilization:ratio = ${Number(ratio[0]?.value[1]).toFixed(4)} of a limit of ${limit[0]?.value[1]} sessions`,
+    );
+    const rules = (await prometheus.rules()) as {
+      groups: Array<{ rules: Array<{ name: string; health: string; state?: string }> }>;
+    };
+    const all = rules.groups.flatMap((g) => g.rules);
+    console.log(
+      `  ${all.length} rules loaded, ${all.filter((r) => r.health === 'ok').length} healthy; alerts: ${all
+        .filter((r) => r.state !== undefined)
+        .map((r) => `${r.name} (${r.state})`)
+        .join(', ')}`,
+    );
+    expectThat(Number(total[0]?.value[1]) === 3, 'Prometheus to count the 3 live sessions');
+  } finally {
+    serve.kill('SIGTERM');
+    await prometheus.stop();
+    await opsSession.stop();
+  }
+
+  step('12. Idempotent: applying the same roster again changes nothing anywhere');
   expectCode((await rac(workspace, ['apply', 'day1.csv', '--yes'])).code, 0, 'second apply');
 
-  step('11. A client profile for the connected person (both gateways, remote-random, CA inline)');
+  step('13. A client profile for the connected person (both gateways, remote-random, CA inline)');
   await rac(workspace, ['profile', (finance[0] as CompanyPerson).uid]);
 
-  step('12. A saved plan is stale once the directory moved under it (exit 7)');
+  step('14. A saved plan is stale once the directory moved under it (exit 7)');
   await rac(workspace, ['plan', 'day1.csv', '--out', 'old.plan.json']);
   const victim = finance[0] as CompanyPerson;
-  step(`13. rac revoke ${victim.uid} while connected: group, CCD files, session — killed and verified`);
+  step(`15. rac revoke ${victim.uid} while connected: group, CCD files, session — killed and verified`);
   expectCode((await rac(workspace, ['revoke', victim.uid])).code, 0, 'rac revoke');
   const exited = await (clients[0] as VpnClient).waitForExit(5_000);
   console.log(
@@ -209,7 +262,7 @@ nobody.here,无此人,,,,,2020-01-01
   await retry.stop();
   expectCode((await rac(workspace, ['apply', 'old.plan.json'])).code, 7, 'apply of a stale plan');
 
-  step('14. Drift: someone adds a CCD file by hand on gw-1; rac drift finds it, --fix removes it');
+  step('16. Drift: someone adds a CCD file by hand on gw-1; rac drift finds it, --fix removes it');
   const gw = stack.gateways[0];
   execFileSync('ip', [
     'netns',
@@ -223,7 +276,7 @@ nobody.here,无此人,,,,,2020-01-01
   expectCode((await rac(workspace, ['drift', '--fix'])).code, 0, 'rac drift --fix');
 
   step(
-    `15. rac rollback of day one refuses ${victim.uid} (changed since by the revocation) and restores the rest everywhere`,
+    `17. rac rollback of day one refuses ${victim.uid} (changed since by the revocation) and restores the rest everywhere`,
   );
   const rollback = await rac(workspace, ['rollback', batch, '--yes']);
   expectCode(rollback.code, 5, 'rac rollback');
