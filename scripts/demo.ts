@@ -19,6 +19,7 @@ import { startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { rosterFor } from '../infra/local/workspace.ts';
 import { EXAMPLE_POLICY } from '../src/cli/commands/init.ts';
+import { runRac } from '../test/support/rac-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RAC = join(ROOT, 'bin/rac');
@@ -29,34 +30,17 @@ function step(title: string): void {
 }
 
 /** Runs rac as a user would and shows what it printed. */
-function rac(
+async function rac(
   workspace: string,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string }> {
   console.log(bold(`$ rac ${args.join(' ')}`));
-  return new Promise((done, fail) => {
-    const child = spawn(RAC, args, {
-      cwd: workspace,
-      env: { ...process.env, RAC_ACTOR: 'it:demo', RAC_NO_PROGRESS: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => {
-      process.stdout.write(stdout);
-      process.stdout.write(stderr);
-      console.log(`(exit ${code})`);
-      done({ code: code ?? 1, stdout });
-    });
-  });
+  const result = await runRac(workspace, args, { env: { RAC_ACTOR: 'it:demo', RAC_NO_PROGRESS: '1', ...env } });
+  process.stdout.write(result.stdout);
+  process.stdout.write(result.stderr);
+  console.log(`(exit ${result.code})`);
+  return { code: result.code ?? 1, stdout: result.stdout };
 }
 
 function expectCode(actual: number, wanted: number, what: string): void {
