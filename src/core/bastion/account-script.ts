@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import { parseSshPublicKey } from '../roster/ssh-public-key.ts';
+import { UID_PATTERN } from '../uid.ts';
 
 /**
  * Bastion accounts, converged by ONE remote exec per host:
@@ -22,7 +23,6 @@ import { parseSshPublicKey } from '../roster/ssh-public-key.ts';
  */
 
 export const BASTION_GROUP = 'rac-bastion';
-export const UID_PATTERN = /^[a-z_][a-z0-9._-]{0,31}$/;
 
 export interface BastionAccount {
   readonly uid: string;
@@ -522,3 +522,4 @@ awk -v spf="$W/shadow" -v lsf="$W/ls" -v today="$today" "$AWK_OBSERVE" "$W/shado
 /** argv for RemoteShell.exec: the script is argv, the manifest goes to stdin. `$0` names it in error messages. */
 export const BASTION_ARGV: readonly string[] = ['sh', '-c', BASTION_SCRIPT, 'rac-bastion'];
 export const OBSERVE_ARGV: readonly string[] = ['sh', '-c', OBSERVE_SCRIPT, 'rac-bastion'];
+

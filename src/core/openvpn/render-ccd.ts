@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import { UID_PATTERN } from '../uid.ts';
 import type { VpnTier } from './allocate-addresses.ts';
 import { formatIpv4, netmaskToPrefix, parseIpv4, parseIpv4Cidr } from './allocate-addresses.ts';
 
@@ -29,7 +30,6 @@ export interface ParsedCcd {
 }
 
 /** The same rule as the roster's uid column and the bastion's account names. */
-export const UID_PATTERN = /^[a-z_][a-z0-9._-]{0,31}$/;
 const HEADER = /^# managed by rac: ([a-z_][a-z0-9._-]{0,31}) \((vpn|vpn-bastion)\)$/;
 
 /**
@@ -145,3 +145,4 @@ function printable(value: unknown): string {
   const shown = text.replace(/[\p{Cc}\u2028\u2029]/gu, '?');
   return shown.length > 64 ? `${shown.slice(0, 64)}…` : shown;
 }
+

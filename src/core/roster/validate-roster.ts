@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import { isTier, TIERS, type Tier } from '../tiers.ts';
+import { UID_PATTERN } from '../uid.ts';
 import { decodeRoster, type RosterEncoding, type RosterEncodingOption } from './decode-roster.ts';
 import { parseCsv } from './parse-csv.ts';
 import { looksLikePrivateKey, parseSshPublicKey } from './ssh-public-key.ts';
@@ -62,7 +63,6 @@ export interface ParseRosterOptions {
 }
 
 /** POSIX portable user names (useradd's default check), lowercase only so LDAP and Unix agree on one spelling. */
-const UID_PATTERN = /^[a-z_][a-z0-9._-]{0,31}$/;
 const EMAIL_LOCAL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const DOMAIN_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const TOP_LEVEL_DOMAIN = /^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$/;
