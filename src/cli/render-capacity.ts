@@ -26,11 +26,11 @@ export function renderCapacityBoard(b: CapacityBoard, options: { color: boolean 
     `  target     ${b.targetSessions}    rated ${b.ratedSessions}    verified ${b.verified === null ? `none for this topology (since ${b.topology.since.slice(0, 19)})` : `${b.verified.sessions} at ${b.verified.at}`}`,
   );
   out.push('');
-  out.push('  tier          sessions  online  grants  expected peak');
+  out.push(`  tier        ${'share of the limit'.padEnd(WIDTH + 1)}sessions  online  grants  expected peak`);
   for (const t of b.tiers) {
     if (t.tier === 'unknown' && t.sessions === 0) continue;
     out.push(
-      `  ${t.tier.padEnd(12)}${String(t.sessions).padStart(9)}${String(t.usersOnline).padStart(8)}${String(t.grants).padStart(8)}${String(t.expectedPeak).padStart(15)}${t.tier !== 'unknown' && t.usersOnline > t.grants ? '  ONLINE BEYOND GRANTS' : ''}`,
+      `  ${t.tier.padEnd(12)}${bar(t.sessions, b.limit.sessions, options.color)} ${String(t.sessions).padStart(8)}${String(t.usersOnline).padStart(8)}${String(t.grants).padStart(8)}${String(t.expectedPeak).padStart(15)}${t.tier !== 'unknown' && t.usersOnline > t.grants ? '  ONLINE BEYOND GRANTS' : ''}`,
     );
   }
   out.push('');

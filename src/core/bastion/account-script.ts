@@ -522,4 +522,3 @@ awk -v spf="$W/shadow" -v lsf="$W/ls" -v today="$today" "$AWK_OBSERVE" "$W/shado
 /** argv for RemoteShell.exec: the script is argv, the manifest goes to stdin. `$0` names it in error messages. */
 export const BASTION_ARGV: readonly string[] = ['sh', '-c', BASTION_SCRIPT, 'rac-bastion'];
 export const OBSERVE_ARGV: readonly string[] = ['sh', '-c', OBSERVE_SCRIPT, 'rac-bastion'];
-

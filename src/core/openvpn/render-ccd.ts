@@ -145,4 +145,3 @@ function printable(value: unknown): string {
   const shown = text.replace(/[\p{Cc}\u2028\u2029]/gu, '?');
   return shown.length > 64 ? `${shown.slice(0, 64)}…` : shown;
 }
-

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { AppError } from '../errors.ts';
-import { parseIpv4 } from './allocate-addresses.ts';
 import { UID_PATTERN } from '../uid.ts';
+import { parseIpv4 } from './allocate-addresses.ts';
 
 export interface ProfileRemote {
   /** Hostname or IPv4 address clients connect to. */
