@@ -202,7 +202,7 @@ const rss = median(planRuns.map((r) => r.maxRssMiB));
 const rssMax = Math.max(...planRuns.map((r) => r.maxRssMiB));
 console.log(`\n  median plan ${fmt(planMs)}   goal ≤ 2000 ms   ${planMs <= 2000 ? 'MET' : 'MISSED'}`);
 console.log(
-  `  peak RSS ${rss.toFixed(0)} MiB = ${(rss * 1.048576).toFixed(0)} MB (whole process: Node and its modules are ~100 MiB of it)   goal ≤ 300 MB   ${rss * 1.048576 <= 300 ? 'MET' : 'MISSED'}`,
+  `  peak RSS median ${rss.toFixed(0)} MiB = ${(rss * 1.048576).toFixed(0)} MB, worst ${rssMax.toFixed(0)} MiB = ${(rssMax * 1.048576).toFixed(0)} MB (whole process: Node and its modules are ~100 MiB of it)   goal ≤ 300 MB   ${rss * 1.048576 <= 300 ? 'MET' : 'MISSED'}${rssMax * 1.048576 > 300 ? ' in the median, not in every run' : ''}`,
 );
 console.log(
   `  baseline (ldapsearch reading the same people and groups): ${fmt(median(readFloors))}; ratio ${(planMs / median(readFloors)).toFixed(2)}×\n`,
