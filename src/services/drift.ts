@@ -1,3 +1,4 @@
+import { sameSshKeys } from '../core/ssh-key-id.ts';
 import type { GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
 import { desiredStateOf, type SystemResult, syncGateways, tiersByUid } from './sync-gateways.ts';
@@ -24,12 +25,6 @@ const describeGrant = (g: GatewayGrant | undefined): string => {
   if (g.keys !== undefined) parts.push(`${g.keys.length} key${g.keys.length === 1 ? '' : 's'}`);
   return parts.join(' ');
 };
-
-const keyIds = (keys: readonly string[] | undefined) =>
-  (keys ?? [])
-    .map((k) => k.trim().split(/\s+/).slice(0, 2).join(' '))
-    .sort()
-    .join(';');
 
 /**
  * Compares rac's records, the directory and every gateway and bastion. The directory is the
@@ -69,7 +64,7 @@ export async function detectDrift(
           have !== undefined &&
           have.tier === want.tier &&
           (want.address === undefined || have.address === want.address) &&
-          (want.keys === undefined || keyIds(have.keys) === keyIds(want.keys));
+          (want.keys === undefined || sameSshKeys(have.keys ?? [], want.keys));
         if (!same)
           items.push({ system: driver.name, uid, expected: describeGrant(want), observed: describeGrant(have) });
       }

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { scanHostKey } from '../../adapters/ssh/ssh-shell.ts';
 import { loadConfig } from '../../config/load.ts';
 import { AppError, ExitCode } from '../../core/errors.ts';
+import { sshKeyId } from '../../core/ssh-key-id.ts';
 import type { CliContext } from '../context.ts';
 
 /**
@@ -28,10 +29,7 @@ export async function trustCommand(ctx: CliContext, args: string[]): Promise<num
   const seen = await scanHostKey(gateway.ssh.host, gateway.ssh.port, 10_000);
   const { output } = ctx;
   const pinned = gateway.ssh.host_key;
-  const matches =
-    pinned !== undefined &&
-    (pinned === seen.fingerprint ||
-      pinned.split(/\s+/).slice(0, 2).join(' ') === seen.keyLine.split(/\s+/).slice(0, 2).join(' '));
+  const matches = pinned !== undefined && (pinned === seen.fingerprint || sshKeyId(pinned) === sshKeyId(seen.keyLine));
   output.note(
     `${name} (${gateway.ssh.host}:${gateway.ssh.port}) offers ${seen.keyLine.split(' ')[0]} ${seen.fingerprint}`,
   );
@@ -57,7 +55,7 @@ export async function trustCommand(ctx: CliContext, args: string[]): Promise<num
     }
   }
   const doc = parseDocument(readFileSync(loaded.path, 'utf8'));
-  doc.setIn(['gateways', index, 'ssh', 'host_key'], seen.keyLine.split(/\s+/).slice(0, 2).join(' '));
+  doc.setIn(['gateways', index, 'ssh', 'host_key'], sshKeyId(seen.keyLine));
   writeFileSync(loaded.path, doc.toString());
   output.note(`Recorded the host key of ${name} in ${loaded.path}.`);
   if (output.json) output.document({ gateway: name, fingerprint: seen.fingerprint, recorded: true, pinned: true });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type CapacityLimit, emptyCounts, gateCapacity, type TierCounts } from '../capacity.ts';
 import { normalizeDn } from '../dn.ts';
+import { sameSshKeys, sshKeyId } from '../ssh-key-id.ts';
 import { compareTiers, TIERS, type Tier, tierFromMemberships, tiersIncludedBy } from '../tiers.ts';
 import type {
   DirectoryPerson,
@@ -49,7 +50,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
   >;
   const sshKeys: string[] = [];
   const summary = { grant: 0, upgrade: 0, downgrade: 0, revoke: 0, update: 0, unchanged: 0, rejected: 0, changes: 0 };
-  const tierByDn = observedTiers(input.memberships, input.usersBase);
+  const tierByDn = highestTierByDn(input.memberships, input.usersBase);
   const targetByDn = new Map<string, Tier | null>();
 
   for (const target of input.targets) {
@@ -59,7 +60,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
     const wanted = tiersIncludedBy(target.to);
     const add = wanted.filter((t) => !observed.includes(t));
     const remove = observed.filter((t) => !wanted.includes(t));
-    const keysChange = target.setSshKeys !== null && !sameKeys(target.setSshKeys, target.person.sshPublicKeys);
+    const keysChange = target.setSshKeys !== null && !sameSshKeys(target.setSshKeys, target.person.sshPublicKeys);
     const action = classify(from, target.to, add.length + remove.length > 0 || keysChange);
     for (const t of add) groups[t].add.push(target.person.uid);
     for (const t of remove) groups[t].remove.push(target.person.uid);
@@ -132,7 +133,7 @@ export function observedGroupsOf(memberships: ObservedMemberships, normalizedDn:
 }
 
 /** Highest tier per person DN inside the users base (placeholders and service members are not people). */
-function observedTiers(memberships: ObservedMemberships, usersBase: string): Map<string, Tier> {
+export function highestTierByDn(memberships: ObservedMemberships, usersBase: string): Map<string, Tier> {
   const out = new Map<string, Tier>();
   const base = normalizeDn(usersBase);
   for (const tier of TIERS) {
@@ -143,17 +144,10 @@ function observedTiers(memberships: ObservedMemberships, usersBase: string): Map
   return out;
 }
 
-function countTiers(tiers: Iterable<Tier | null>): TierCounts {
+export function countTiers(tiers: Iterable<Tier | null>): TierCounts {
   const counts = emptyCounts();
   for (const tier of tiers) if (tier !== null) counts[tier]++;
   return counts;
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  const key = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(' ');
-  const left = new Set(a.map(key));
-  const right = new Set(b.map(key));
-  return left.size === right.size && [...left].every((k) => right.has(k));
 }
 
 /**
@@ -170,7 +164,7 @@ export function fingerprintPeople(
 }
 
 export function personState(uid: string, groups: readonly Tier[], keys: readonly string[]): string {
-  const keyIds = keys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(' ')).sort();
+  const keyIds = keys.map(sshKeyId).sort();
   return `${uid}|${[...groups].sort().join(',')}|${keyIds.join(';')}`;
 }
 
@@ -184,7 +178,7 @@ export function recheckCapacity(
   usersBase: string,
   capacity: BuildPlanInput['capacity'],
 ) {
-  const tierByDn = observedTiers(memberships, usersBase);
+  const tierByDn = highestTierByDn(memberships, usersBase);
   const before = countTiers(tierByDn.values());
   for (const person of plan.people) tierByDn.set(normalizeDn(person.dn), person.to as Tier);
   const after = countTiers(tierByDn.values());

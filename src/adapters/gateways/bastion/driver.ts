@@ -7,6 +7,7 @@ import {
 } from '../../../core/bastion/account-script.ts';
 import { parseBastionSessions } from '../../../core/bastion/parse-sessions.ts';
 import { AppError } from '../../../core/errors.ts';
+import { sameSshKeys } from '../../../core/ssh-key-id.ts';
 import type { GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
 
 export interface BastionDriverOptions {
@@ -16,13 +17,6 @@ export interface BastionDriverOptions {
   /** The account rac logs in as: its own sessions are not people's sessions. */
   readonly adminUser: string;
 }
-
-const keyId = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(' ');
-const sameKeys = (a: readonly string[], b: readonly string[]) => {
-  const x = new Set(a.map(keyId));
-  const y = new Set(b.map(keyId));
-  return x.size === y.size && [...x].every((k) => y.has(k));
-};
 
 /**
  * Accounts on a bastion: one batched script per host per apply (never one round trip per
@@ -74,7 +68,7 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
         const keys = grant.keys ?? [];
         const current = accounts.get(grant.uid);
         if (current === undefined) added.push(grant.uid);
-        else if (current.locked || !sameKeys(current.keys, keys)) changed.push(grant.uid);
+        else if (current.locked || !sameSshKeys(current.keys, keys)) changed.push(grant.uid);
         else continue;
         manifest.push({ uid: grant.uid, state: 'present', keys });
       }
