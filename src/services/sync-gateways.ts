@@ -1,21 +1,18 @@
-import { firstRdnValue, normalizeDn } from '../core/dn.ts';
+import { firstRdnValue } from '../core/dn.ts';
 import { AppError } from '../core/errors.ts';
 import { allocateAddresses } from '../core/openvpn/allocate-addresses.ts';
+import { highestTierByDn } from '../core/plan/build-plan.ts';
 import type { ObservedMemberships } from '../core/plan/plan.ts';
-import { TIERS, type Tier } from '../core/tiers.ts';
+import type { Tier } from '../core/tiers.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
 
 /** Every person's tier as the directory says it, by uid (the gateways mirror the directory). */
 export function tiersByUid(memberships: ObservedMemberships, usersBase: string): Map<string, Tier> {
-  const base = normalizeDn(usersBase);
   const out = new Map<string, Tier>();
-  for (const tier of TIERS) {
-    for (const dn of memberships[tier]) {
-      if (!dn.endsWith(`,${base}`)) continue;
-      const uid = firstRdnValue(dn, 'uid');
-      if (uid !== null) out.set(uid, tier);
-    }
+  for (const [dn, tier] of highestTierByDn(memberships, usersBase)) {
+    const uid = firstRdnValue(dn, 'uid');
+    if (uid !== null) out.set(uid, tier);
   }
   return out;
 }

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { normalizeDn } from '../core/dn.ts';
 import { AppError } from '../core/errors.ts';
-import { observedGroupsOf } from '../core/plan/build-plan.ts';
-import { TIERS, type Tier, tierFromMemberships, tiersIncludedBy } from '../core/tiers.ts';
+import { countTiers, highestTierByDn, observedGroupsOf } from '../core/plan/build-plan.ts';
+import { parseSshPublicKey } from '../core/roster/ssh-public-key.ts';
+import { type Tier, tierFromMemberships, tiersIncludedBy } from '../core/tiers.ts';
 import type { ServiceDeps } from './deps.ts';
 
 export interface PersonStatus {
@@ -91,7 +91,7 @@ export async function personStatus(deps: ServiceDeps, uid: string): Promise<Pers
       grant === null
         ? null
         : { tier: grant.tier, batchId: grant.batchId, expires: grant.expires, updatedAt: grant.updatedAt },
-    sshKeys: person.sshPublicKeys.map(fingerprint),
+    sshKeys: person.sshPublicKeys.map(describeKey),
     history,
   };
 }
@@ -105,17 +105,11 @@ export interface Overview {
 /** Counts per tier in the directory (highest group per person) and in the store, recent batches. */
 export async function overview(deps: ServiceDeps): Promise<Overview> {
   const memberships = await deps.directory.readMemberships();
-  const base = normalizeDn(deps.config.directory.users_base);
-  const highest = new Map<string, Tier>();
-  for (const tier of TIERS) for (const dn of memberships[tier]) if (dn.endsWith(`,${base}`)) highest.set(dn, tier);
-  const directory: Record<Tier, number> = { public: 0, vpn: 0, 'vpn-bastion': 0 };
-  for (const tier of highest.values()) directory[tier]++;
+  const directory = countTiers(highestTierByDn(memberships, deps.config.directory.users_base).values());
   return { directory, recorded: deps.store.grantCounts(), batches: deps.store.listBatches(10) };
 }
 
-function fingerprint(key: string): string {
-  const [type, blob] = key.trim().split(/\s+/);
-  if (type === undefined || blob === undefined) return 'unparseable key';
-  const digest = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
-  return `${type} SHA256:${digest}`;
+function describeKey(line: string): string {
+  const parsed = parseSshPublicKey(line);
+  return parsed.ok ? `${parsed.key.type} ${parsed.key.fingerprint}` : 'unparseable key';
 }
