@@ -11,11 +11,11 @@
  *  F. Sequential exec latency over the SSH connection, with and without TCP_NODELAY.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
+import { generateOpensshPublicKey } from '../infra/local/ssh-keys.ts';
 import { type LocalStack, startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { rosterFor } from '../infra/local/workspace.ts';
@@ -36,13 +36,6 @@ const POLICY = 'default: { tier: public, max: vpn-bastion }\nrules: []\n';
 const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] as number;
-
-function opensshKey(): string {
-  const raw = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  const type = Buffer.from('ssh-ed25519');
-  const len = (n: number) => Buffer.from([0, 0, n >> 8, n & 255]);
-  return `ssh-ed25519 ${Buffer.concat([len(type.length), type, len(raw.length), raw]).toString('base64')} bench`;
-}
 
 function workspace(stack: LocalStack): string {
   const dir = mkdtempSync(join(tmpdir(), 'rac-bench-gw-'));
@@ -86,7 +79,7 @@ function sshRun(
 export async function benchGateways(runs: number): Promise<void> {
   console.log('D. 5000 people (4500 vpn, 500 vpn-bastion) onto LDAP + 2 OpenVPN gateways + 1 bastion, from empty\n');
   const company = generateCompany(5000, { seed: 3 });
-  const keys = new Map(company.slice(4500).map((p) => [p.uid, opensshKey()]));
+  const keys = new Map(company.slice(4500).map((p) => [p.uid, generateOpensshPublicKey('bench')]));
   const roster = rosterFor(company, (p) =>
     keys.has(p.uid) ? { tier: 'vpn-bastion', ssh_key: keys.get(p.uid) as string } : { tier: 'vpn' },
   );

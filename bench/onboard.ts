@@ -10,13 +10,13 @@
  *  C. roster parsing (50 000 rows) against a naive split of the same text.
  */
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
 import { type LocalDirectory, type SeedTier, startDirectory } from '../infra/local/directory.ts';
 import { memberUids } from '../infra/local/ldapsearch.ts';
+import { generateOpensshPublicKey } from '../infra/local/ssh-keys.ts';
 import { configFor, rosterFor } from '../infra/local/workspace.ts';
 import { EXAMPLE_POLICY } from '../src/cli/commands/init.ts';
 import { composeServices } from '../src/compose.ts';
@@ -33,13 +33,6 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
 
-function opensshKey(): string {
-  const raw = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  const type = Buffer.from('ssh-ed25519');
-  const len = (n: number) => Buffer.from([0, 0, n >> 8, n & 255]);
-  return `ssh-ed25519 ${Buffer.concat([len(type.length), type, len(raw.length), raw]).toString('base64')} bench`;
-}
-
 function workspace(directory: LocalDirectory): { dir: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'rac-bench-'));
   writeFileSync(
@@ -53,7 +46,9 @@ function workspace(directory: LocalDirectory): { dir: string; config: string } {
 // ── A ──────────────────────────────────────────────────────────────────────────────────────
 console.log('A. 5000 people onto an empty directory (slapd, fsync on, memberof + refint)\n');
 const company = generateCompany(5000, { seed: 42 });
-const keys = new Map(company.filter((p) => p.department === '技术中心').map((p) => [p.uid, opensshKey()]));
+const keys = new Map(
+  company.filter((p) => p.department === '技术中心').map((p) => [p.uid, generateOpensshPublicKey('bench')]),
+);
 const rosterText = rosterFor(company, (p) => ({ ssh_key: keys.get(p.uid) ?? '' }));
 const plans: number[] = [];
 const applies: number[] = [];
@@ -121,7 +116,9 @@ const seeded = new Map<string, SeedTier>(big.slice(0, 20_000).map((p, i) => [p.u
 const bigDir = await startDirectory({ people: big, memberships: seeded, sync: true });
 const ws = workspace(bigDir);
 const rosterPath = join(ws.dir, 'big.csv');
-const bigKeys = new Map(big.filter((p) => p.department === '技术中心').map((p) => [p.uid, opensshKey()]));
+const bigKeys = new Map(
+  big.filter((p) => p.department === '技术中心').map((p) => [p.uid, generateOpensshPublicKey('bench')]),
+);
 writeFileSync(
   rosterPath,
   rosterFor(big, (p: CompanyPerson) => ({ ssh_key: bigKeys.get(p.uid) ?? '' })),

@@ -7,7 +7,6 @@
  *   npm run demo            (KEEP=1 keeps the workspace and prints where it is)
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +14,7 @@ import { sshLogin } from '../infra/local/bastion-host.ts';
 import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
 import { memberUids } from '../infra/local/ldapsearch.ts';
 import { freePort, startPrometheus } from '../infra/local/prometheus.ts';
+import { generateOpensshPublicKey } from '../infra/local/ssh-keys.ts';
 import { startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { rosterFor } from '../infra/local/workspace.ts';
@@ -49,14 +49,6 @@ function expectCode(actual: number, wanted: number, what: string): void {
 
 function expectThat(ok: boolean, what: string): void {
   if (!ok) throw new Error(`demo: expected ${what}`);
-}
-
-function opensshKey(comment: string): string {
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  const type = Buffer.from('ssh-ed25519');
-  const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
-  return `ssh-ed25519 ${Buffer.concat([u32(type.length), type, u32(raw.length), raw]).toString('base64')} ${comment}`;
 }
 
 const started = performance.now();
@@ -105,7 +97,7 @@ nobody.here,无此人,,,,,2020-01-01
   step('4. Day one: 1500 people from HR’s export (Excel, UTF-8 with BOM, Chinese names)');
   const dayOne = pickDayOne(company);
   const keys = new Map(
-    dayOne.filter((p) => p.department === '技术中心').map((p) => [p.uid, opensshKey(`${p.uid}@laptop`)]),
+    dayOne.filter((p) => p.department === '技术中心').map((p) => [p.uid, generateOpensshPublicKey(`${p.uid}@laptop`)]),
   );
   // One ops engineer gets a real key pair, to log in to the bastion below.
   const ops = dayOne.find((p) => p.department === '技术中心' && /运维|技术经理/.test(p.title)) as CompanyPerson;
