@@ -11,7 +11,7 @@ import type { GatewayConfig, OpenVpnConfig } from './config/schema.ts';
 import { AppError } from './core/errors.ts';
 import type { Policy } from './core/policy.ts';
 import { Secret } from './core/secret.ts';
-import type { GatewayDriver, Logger } from './ports.ts';
+import type { Clock, GatewayDriver, Logger } from './ports.ts';
 import { currentCapacityLimit } from './services/capacity-limit.ts';
 import type { ServiceDeps } from './services/deps.ts';
 
@@ -22,7 +22,7 @@ export interface Services extends ServiceDeps, AsyncDisposable {
 /** Builds the real adapters from config, for the CLI and the HTTP service alike. */
 export function composeServices(
   loaded: LoadedConfig,
-  options: { actor: string; logger?: Logger; logLevel?: string; betweenPhases?: () => void },
+  options: { actor: string; logger?: Logger; logLevel?: string; betweenPhases?: () => void; clock?: Clock },
 ): Services {
   const { config, baseDir } = loaded;
   const logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
@@ -44,6 +44,11 @@ export function composeServices(
     bindPassword: loaded.secrets.directoryBindPassword,
     usersBase: config.directory.users_base,
     groups: config.directory.groups,
+    uidAttribute: config.directory.uid_attribute,
+    attributes: {
+      department: listOf(config.directory.attributes.department),
+      title: listOf(config.directory.attributes.title),
+    },
     timeoutMs: config.directory.timeout_ms,
     pageSize: config.directory.page_size,
     starttls: config.directory.starttls,
@@ -62,7 +67,7 @@ export function composeServices(
     gateways,
     store,
     config,
-    clock: { now: () => new Date() },
+    clock: options.clock ?? { now: () => new Date() },
     logger,
     actor: options.actor,
     policy: () => {
@@ -124,4 +129,8 @@ function createGatewayDriver(gateway: GatewayConfig, baseDir: string): GatewayDr
     default:
       throw new AppError('RAC_CONFIG_INVALID', `gateways ${gateway.name}: kind ${gateway.kind} is not supported yet`);
   }
+}
+
+function listOf(value: string | readonly string[]): readonly string[] {
+  return typeof value === 'string' ? [value] : value;
 }

@@ -1,4 +1,5 @@
 import type { DirectoryPerson, ObservedMemberships } from './core/plan/plan.ts';
+import type { MemberEntry } from './core/plan/resolve-people.ts';
 import type { Tier } from './core/tiers.ts';
 
 /** The company directory, as the services need it. Implemented over ldapts in adapters/ldap. */
@@ -8,6 +9,11 @@ export interface Directory {
   findPeople(uids: readonly string[]): Promise<Map<string, DirectoryPerson>>;
   /** Every member of the three tier groups, as normalised DNs. */
   readMemberships(): Promise<ObservedMemberships>;
+  /**
+   * The entries behind member DNs (keys: normalised DNs), with their uid attribute and keys as
+   * stored. DNs outside the users base, and entries that do not exist, are absent.
+   */
+  resolveMembers(dns: ReadonlySet<string>): Promise<Map<string, MemberEntry>>;
   /** One modify of one group with all `dns` (the caller chunks). */
   modifyMembers(tier: Tier, operation: 'add' | 'delete', dns: readonly string[]): Promise<void>;
   replaceSshPublicKeys(dn: string, keys: readonly string[]): Promise<void>;

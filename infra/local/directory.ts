@@ -42,6 +42,12 @@ export interface LocalDirectoryOptions {
   tls?: boolean;
   /** Keep the data directory on stop() (default false). */
   keepData?: boolean;
+  /**
+   * Where people live: `uid` (default) = uid=<uid>,ou=people,…; `nested-cn` = people named by
+   * their full name in nested OUs, cn=<name>,ou=<department>,ou=总部,ou=people,…, many of them
+   * with commas, '+' and other characters that need escaping in a DN.
+   */
+  layout?: 'uid' | 'nested-cn';
 }
 
 export interface LocalDirectory {
@@ -63,6 +69,8 @@ export interface LocalDirectory {
   servicePassword: string;
   /** File in dataDir holding servicePassword (no trailing newline), mode 0600. */
   servicePasswordFile: string;
+  /** The DN of a seeded person (by uid), as the directory holds it. */
+  dnOf(uid: string): string;
   dataDir: string;
   pid: number;
   /** SIGTERM, wait for exit (SIGKILL after 5 s), remove dataDir unless keepData. Idempotent. */
@@ -141,8 +149,51 @@ function ldifLine(attr: string, value: string): string {
   return `${attr}:: ${Buffer.from(value, 'utf8').toString('base64')}\n`;
 }
 
-function personDn(uid: string): string {
-  return `uid=${uid},${USERS_BASE}`;
+/** The OU that holds the nested-cn layout's department OUs. */
+const NESTED_ROOT = `ou=总部,${USERS_BASE}`;
+
+/** A person's RDN value in the nested-cn layout: a full name, unique thanks to the uid in it. */
+function nestedName(person: CompanyPerson, index: number): string {
+  switch (index % 4) {
+    case 0:
+      return `${person.sn}, ${person.givenName} (${person.uid})`;
+    case 1:
+      return `${person.cn}+${person.uid}`;
+    case 2:
+      return `${person.cn} "${person.uid}" <R&D; #1>`;
+    default:
+      return `${person.cn} ${person.uid}`;
+  }
+}
+
+/** uid → DN for the chosen layout. */
+export function personDns(
+  people: readonly CompanyPerson[],
+  layout: 'uid' | 'nested-cn' = 'uid',
+): Map<string, { dn: string; rdnValue: string | null }> {
+  const out = new Map<string, { dn: string; rdnValue: string | null }>();
+  for (const [i, p] of people.entries()) {
+    if (layout === 'uid') out.set(p.uid, { dn: `uid=${p.uid},${USERS_BASE}`, rdnValue: null });
+    else {
+      const name = nestedName(p, i);
+      out.set(p.uid, {
+        dn: `cn=${escapeRdnValue(name)},ou=${escapeRdnValue(p.department)},${NESTED_ROOT}`,
+        rdnValue: name,
+      });
+    }
+  }
+  return out;
+}
+
+/** RFC 4514 escaping of an attribute value in a DN. */
+function escapeRdnValue(value: string): string {
+  let out = '';
+  for (const [i, ch] of [...value].entries()) {
+    if (',+"\\<>;='.includes(ch)) out += `\\${ch}`;
+    else if ((i === 0 && (ch === ' ' || ch === '#')) || (i === value.length - 1 && ch === ' ')) out += `\\${ch}`;
+    else out += ch;
+  }
+  return out;
 }
 
 async function freePort(): Promise<number> {
@@ -243,7 +294,7 @@ async function buildConfigLdif(input: ConfigInput): Promise<string> {
     // The service account writes exactly two things: tier group membership ...
     ...tierGroupRules,
     // ... and SSH keys of people.
-    `to dn.one="${USERS_BASE}" attrs=sshPublicKey by ${svc} write by users read by * none`,
+    `to dn.subtree="${USERS_BASE}" attrs=sshPublicKey by ${svc} write by users read by * none`,
     // Everything else: authenticated read, anonymous nothing.
     `to dn.subtree="${BASE_DN}" by users read by * none`,
   ];
@@ -340,7 +391,10 @@ function buildSeedLdif(
   people: readonly CompanyPerson[],
   memberships: ReadonlyMap<string, SeedTier>,
   servicePasswordHash: string,
+  layout: 'uid' | 'nested-cn' = 'uid',
 ): string {
+  const dns = personDns(people, layout);
+  const personDn = (uid: string) => (dns.get(uid) as { dn: string }).dn;
   const uids = new Set<string>();
   for (const person of people) {
     if (!UID_PATTERN.test(person.uid))
@@ -397,13 +451,23 @@ userPassword: ${servicePasswordHash}
     chunks.push(entry);
   }
 
+  if (layout === 'nested-cn') {
+    chunks.push(`${ldifLine('dn', NESTED_ROOT)}objectClass: organizationalUnit\n${ldifLine('ou', '总部')}`);
+    for (const department of new Set(people.map((p) => p.department))) {
+      chunks.push(
+        `${ldifLine('dn', `ou=${escapeRdnValue(department)},${NESTED_ROOT}`)}objectClass: organizationalUnit\n${ldifLine('ou', department)}`,
+      );
+    }
+  }
   const salts = randomBytes(8 * people.length); // one call: 50 000 small ones cost ~0.2 s
   for (const [i, person] of people.entries()) {
+    const rdnValue = (dns.get(person.uid) as { rdnValue: string | null }).rdnValue;
     let entry =
-      `dn: ${personDn(person.uid)}\n` +
+      ldifLine('dn', personDn(person.uid)) +
       'objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: inetOrgPerson\nobjectClass: ldapPublicKey\n' +
       `uid: ${person.uid}\n` +
       ldifLine('cn', person.cn) +
+      (rdnValue === null ? '' : ldifLine('cn', rdnValue)) +
       ldifLine('sn', person.sn) +
       ldifLine('givenName', person.givenName) +
       ldifLine('displayName', person.displayName) +
@@ -585,7 +649,9 @@ export async function startDirectory(options: LocalDirectoryOptions = {}): Promi
     await run('slapadd', ['-n0', '-F', configDir, '-l', configFile], 'slapadd of cn=config');
 
     const seedFile = join(dataDir, 'seed.ldif');
-    await writeFile(seedFile, buildSeedLdif(people, memberships, sshaHash(servicePassword)), { mode: 0o600 });
+    const layout = options.layout ?? 'uid';
+    await writeFile(seedFile, buildSeedLdif(people, memberships, sshaHash(servicePassword), layout), { mode: 0o600 });
+    const dnByUid = personDns(people, layout);
     await run('slapadd', ['-q', '-n1', '-F', configDir, '-l', seedFile], 'slapadd of the seed data');
 
     const url = `ldap://127.0.0.1:${port}`;
@@ -647,6 +713,11 @@ export async function startDirectory(options: LocalDirectoryOptions = {}): Promi
       serviceDn: SERVICE_DN,
       servicePassword,
       servicePasswordFile,
+      dnOf: (uid) => {
+        const found = dnByUid.get(uid);
+        if (found === undefined) throw new Error(`no seeded person ${uid}`);
+        return found.dn;
+      },
       dataDir,
       pid: spawned.pid as number,
       stop: () => {

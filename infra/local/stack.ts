@@ -34,12 +34,14 @@ export async function startStack(options: {
   gateways?: number;
   bastions?: number;
   sync?: boolean;
+  layout?: 'uid' | 'nested-cn';
 }): Promise<LocalStack> {
   const runId = newRunId();
   const directory = await startDirectory({
     people: options.people,
     ...(options.memberships === undefined ? {} : { memberships: options.memberships }),
     ...(options.sync === undefined ? {} : { sync: options.sync }),
+    ...(options.layout === undefined ? {} : { layout: options.layout }),
   });
   const gateways: OpenVpnGateway[] = [];
   const bastions: Bastion[] = [];

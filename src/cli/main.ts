@@ -4,6 +4,7 @@ import { AppError, ExitCode, exitCodeFor } from '../core/errors.ts';
 import { applyCommand } from './commands/apply.ts';
 import { capacityCommand } from './commands/capacity.ts';
 import { driftCommand } from './commands/drift.ts';
+import { expireCommand } from './commands/expire.ts';
 import { initCommand } from './commands/init.ts';
 import { planCommand } from './commands/plan.ts';
 import { profileCommand } from './commands/profile.ts';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   apply: { run: applyCommand, summary: 'apply a saved plan or a roster (--canary N, --wave-size M)' },
   revoke: { run: revokeCommand, summary: 'remove people’s access' },
   rollback: { run: rollbackCommand, summary: 'restore exactly what a batch changed' },
+  expire: { run: expireCommand, summary: 'revoke grants whose expires date has passed (--dry-run shows them)' },
   status: {
     run: statusCommand,
     summary: 'a person’s tier, groups, gateway access, sessions and history, or the overview',
@@ -48,7 +50,7 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 exit codes: 0 ok, 1 unexpected, 2 usage/config, 3 roster rejected, 4 capacity refused,
-5 partial failure, 6 upstream unavailable, 7 plan stale`;
+5 partial failure, 6 upstream unavailable, 7 plan stale, 8 busy (another apply holds the lock)`;
 
 /** Splits global options (anywhere on the line) from the command's own. */
 function splitGlobal(argv: readonly string[]): {

@@ -1,5 +1,7 @@
 import type { CapacityVerdict } from '../core/capacity.ts';
 import type { Plan, PlanProblem } from '../core/plan/plan.ts';
+import { parseSshPublicKey } from '../core/roster/ssh-public-key.ts';
+import { sshKeyId } from '../core/ssh-key-id.ts';
 import { TIERS } from '../core/tiers.ts';
 import type { ApplyReport } from '../services/apply-plan.ts';
 import type { Overview, PersonStatus } from '../services/user-status.ts';
@@ -33,6 +35,13 @@ export function renderPlan(plan: Plan): string[] {
     out.push(
       `  sshPublicKey: ${plan.systems.ldap.sshKeys.length} ${plan.systems.ldap.sshKeys.length === 1 ? 'person' : 'people'}`,
     );
+    const going = plan.people.flatMap((p) => {
+      if (p.setSshKeys === null) return [];
+      const kept = new Set(p.setSshKeys.map(sshKeyId));
+      return p.observedSshKeys.filter((k) => !kept.has(sshKeyId(k))).map((k) => ({ uid: p.uid, key: k }));
+    });
+    for (const g of going.slice(0, MAX_LISTED)) out.push(`    key removed from ${g.uid}: ${describeKey(g.key)}`);
+    if (going.length > MAX_LISTED) out.push(`    … ${going.length - MAX_LISTED} more keys removed (--json lists them)`);
   }
   if (!any) out.push('  no changes');
   const changed = plan.people.filter((p) => p.action !== 'unchanged');
@@ -53,8 +62,30 @@ export function renderPlan(plan: Plan): string[] {
     out.push(`Rejected (${plan.problems.length}, not in the plan)`);
     out.push(...renderProblems(plan.problems));
   }
+  const trusted = plan.source.trustedRosterAttributes ?? [];
+  if (trusted.length > 0) {
+    out.push('');
+    out.push(
+      `Roster attributes used instead of the directory's (--trust-roster-attributes, audited): ${trusted.length}`,
+    );
+    for (const t of trusted.slice(0, MAX_LISTED))
+      out.push(`  ${pad(t.uid, 16)} ${t.field}: ${t.roster} (directory: ${t.directory ?? 'none'})`);
+  }
+  const expiring = plan.expiring ?? [];
+  if (expiring.length > 0) {
+    out.push('');
+    out.push(`Access ending within 7 days: ${expiring.length}`);
+    for (const e of expiring.slice(0, MAX_LISTED))
+      out.push(`  ${pad(e.uid, 16)} ${pad(e.tier ?? '—', 11)} until ${e.expires}`);
+    if (expiring.length > MAX_LISTED) out.push(`  … ${expiring.length - MAX_LISTED} more (--json lists everyone)`);
+  }
   for (const warning of plan.warnings) out.push(`warning: ${warning}`);
   return out;
+}
+
+function describeKey(line: string): string {
+  const parsed = parseSshPublicKey(line);
+  return parsed.ok ? `${parsed.key.type} ${parsed.key.fingerprint}` : 'an unparseable key';
 }
 
 export function renderCapacity(c: CapacityVerdict): string[] {
@@ -98,6 +129,13 @@ export function renderApplyReport(report: ApplyReport): string[] {
     );
   }
   if (report.stoppedEarly !== null) out.push(`  stopped early: ${report.stoppedEarly}`);
+  if (report.unusable.length > 0) {
+    out.push(
+      `  not on hosts, outside this batch (their directory data cannot be used; nobody else was held up): ${report.unusable.length}`,
+    );
+    for (const u of report.unusable.slice(0, 10)) out.push(`    ${u.system}: ${u.uid}: ${u.error}`);
+    if (report.unusable.length > 10) out.push(`    … ${report.unusable.length - 10} more (rac drift lists them)`);
+  }
   const failed = report.people.filter((p) => p.outcome === 'failed');
   for (const p of failed.slice(0, 50)) out.push(`  failed  ${p.uid}: ${p.error}`);
   if (failed.length > 50) out.push(`  … ${failed.length - 50} more failed (--json lists all)`);

@@ -4,6 +4,7 @@ import type { TObject, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
 import { AppError } from '../core/errors.ts';
+import { isValidTimeZone } from '../core/expiry.ts';
 import { Secret } from '../core/secret.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 
@@ -103,6 +104,9 @@ export function parseConfig(
       );
     }
   });
+  const zone = (converted as { expiry?: { timezone?: unknown } }).expiry?.timezone;
+  if (typeof zone === 'string' && !isValidTimeZone(zone))
+    problems.push(`expiry.timezone: ${JSON.stringify(zone)} is not an IANA time zone (e.g. Asia/Shanghai, UTC)`);
   if (problems.length > 0) throw configError(path, dedupe(problems));
 
   return { config, path, baseDir, secrets: { directoryBindPassword }, warnings };

@@ -7,6 +7,13 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 const Ratio = Type.Number({ minimum: 0, maximum: 1 });
 const NonEmpty = Type.String({ minLength: 1 });
+const AttributeName = Type.String({
+  minLength: 1,
+  pattern: '^[A-Za-z][A-Za-z0-9-]*$',
+  description: 'an LDAP attribute name',
+});
+const AttributeList = (defaults: readonly string[]) =>
+  Type.Union([AttributeName, Type.Array(AttributeName, { minItems: 1 })], { default: [...defaults] });
 const Dn = Type.String({ minLength: 3, pattern: '^[A-Za-z][A-Za-z0-9-]*=', description: 'an LDAP DN' });
 
 function perTier<T extends TSchema>(schema: T, defaults?: { public: unknown; vpn: unknown; 'vpn-bastion': unknown }) {
@@ -43,6 +50,16 @@ export const DirectorySchema = Type.Object(
       vpn: 'cn=remote-vpn,ou=groups,dc=corp,dc=example',
       'vpn-bastion': 'cn=remote-bastion,ou=groups,dc=corp,dc=example',
     }),
+    /** The attribute that holds a person's login name (uid; sAMAccountName for Active Directory). Never parsed out of a DN. */
+    uid_attribute: Type.String({ minLength: 1, pattern: '^[A-Za-z][A-Za-z0-9-]*$', default: 'uid' }),
+    /** Where policy rules read department and title: the first attribute of each list that a person has. */
+    attributes: Type.Object(
+      {
+        department: AttributeList(['departmentNumber', 'ou']),
+        title: AttributeList(['title']),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     starttls: Type.Boolean({ default: false }),
     ca_file: Type.Optional(NonEmpty),
     timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
@@ -130,6 +147,15 @@ export const ConfigSchema = Type.Object(
     ),
     collector: Type.Object(
       { interval_seconds: Type.Integer({ minimum: 1, maximum: 3600, default: 15 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    expiry: Type.Object(
+      {
+        /** How often rac serve revokes grants whose date has passed. */
+        interval_minutes: Type.Integer({ minimum: 1, maximum: 10_080, default: 60 }),
+        /** IANA time zone of roster dates; a grant ends at the end of its day there. Default: the machine's. */
+        timezone: Type.Optional(Type.String({ minLength: 1 })),
+      },
       { additionalProperties: false, default: {} },
     ),
   },

@@ -28,6 +28,7 @@ export const ExitCode = {
   partialFailure: 5,
   upstreamUnavailable: 6,
   planStale: 7,
+  busy: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -39,6 +40,8 @@ export function exitCodeFor(code: string): ExitCode {
   if (code === 'RAC_CAPACITY_REFUSED') return ExitCode.capacityRefused;
   if (code === 'RAC_APPLY_PARTIAL') return ExitCode.partialFailure;
   if (code === 'RAC_PLAN_STALE' || code === 'RAC_PLAN_UNKNOWN') return ExitCode.planStale;
+  if (code === 'RAC_LOCKED') return ExitCode.busy;
+  if (code === 'RAC_SSH_HOST_KEY_CHANGED') return ExitCode.usage;
   if (code === 'RAC_SSH_HOST_KEY_PIN_INVALID' || code === 'RAC_SSH_PRIVATE_KEY_INVALID') return ExitCode.usage;
   if (
     code === 'RAC_LDAP_UNAVAILABLE' ||

@@ -1,9 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { expectedPeak } from '../core/capacity.ts';
+import { expiryInstant } from '../core/expiry.ts';
 import { TIERS, type Tier } from '../core/tiers.ts';
 import { topologyDigest } from '../services/capacity-limit.ts';
 import type { CollectObserver, Collector } from '../services/collector.ts';
 import type { ServiceDeps } from '../services/deps.ts';
+import { siteTimeZone } from '../services/plan-batch.ts';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -55,6 +57,7 @@ export function createMetrics(
       sessions: [...sessions.values()],
       usersOnline,
       counts: deps.store.grantCounts(),
+      expiring: countExpiring(deps),
       funnel: deps.store.funnel(deps.clock.now()),
       operations: deps.store.provisioningOperations(),
       revocations: deps.store.revocationSeconds(),
@@ -169,6 +172,17 @@ export function createMetrics(
   });
 
   new Gauge({
+    name: 'remote_access_grants_expiring',
+    help: 'Grants whose access ends within 7 days (or has ended and awaits rac expire), by tier.',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      const { expiring } = view();
+      for (const t of TIERS) this.set({ tier: t }, expiring[t]);
+    },
+  });
+
+  new Gauge({
     name: 'remote_access_gateway_up',
     help: '1 when the gateway or bastion answered the last poll.',
     labelNames: ['gateway', 'gateway_kind'],
@@ -276,4 +290,12 @@ export function createMetrics(
       },
     },
   };
+}
+
+function countExpiring(deps: ServiceDeps): Record<Tier, number> {
+  const zone = siteTimeZone(deps.config);
+  const horizon = deps.clock.now().getTime() + 7 * 86_400_000;
+  const counts: Record<Tier, number> = { public: 0, vpn: 0, 'vpn-bastion': 0 };
+  for (const g of deps.store.datedGrants()) if (expiryInstant(g.expires, zone).getTime() <= horizon) counts[g.tier]++;
+  return counts;
 }

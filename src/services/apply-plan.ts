@@ -1,4 +1,4 @@
-import type { BatchItem, BatchRecord, ItemResult } from '../adapters/store/sqlite-store.ts';
+import type { BatchItem, BatchRecord, ItemResult, LockHandle } from '../adapters/store/sqlite-store.ts';
 import { normalizeDn } from '../core/dn.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -6,6 +6,7 @@ import { observedGroupsOf, personState, recheckCapacity } from '../core/plan/bui
 import type { ObservedMemberships, Plan } from '../core/plan/plan.ts';
 import { TIERS, type Tier, tiersIncludedBy } from '../core/tiers.ts';
 import type { ServiceDeps } from './deps.ts';
+import { withApplyLock } from './locks.ts';
 import { syncGateways } from './sync-gateways.ts';
 
 export interface ApplyOptions {
@@ -15,6 +16,11 @@ export interface ApplyOptions {
   readonly waveSize?: number | undefined;
   readonly onProgress?: ((event: ProgressEvent) => void) | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * A revocation: runs beside a running apply instead of waiting for its lock (revocation is
+   * never held hostage), and leaves the hosts to the caller, which takes exactly these people off.
+   */
+  readonly revocation?: boolean;
 }
 
 export interface ProgressEvent {
@@ -58,13 +64,16 @@ export interface ApplyReport {
     durationMs: number;
   }>;
   readonly counts: Readonly<Record<PersonOutcome, number>>;
+  /**
+   * People outside this batch whose directory data a host cannot use: they failed alone (no host
+   * was held up), and are listed here and by rac drift until the data is repaired.
+   */
+  readonly unusable: ReadonlyArray<{ system: string; uid: string; error: string }>;
   readonly ldap: { readonly modifies: number; readonly retries: number };
   readonly stoppedEarly: string | null;
   readonly durationMs: number;
   readonly lockTakenOver: boolean;
 }
-
-const LOCK = 'apply';
 
 /**
  * Carries out exactly a plan. Level-driven: every run re-observes the directory and writes only
@@ -77,10 +86,9 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
   const log = deps.logger.child({ plan: plan.id });
   assertSameDirectory(deps, plan);
 
-  const lock = store.acquireLock(LOCK, actor);
-  if (lock.tookOverFrom !== null)
-    log.warn({ lock: lock.tookOverFrom }, 'took over the apply lock of a process that is gone');
-  try {
+  const locked = <T>(body: (lock: LockHandle | null) => Promise<T>): Promise<T> =>
+    options.revocation === true ? body(null) : withApplyLock(deps, body);
+  return locked(async (lock) => {
     store.savePlan(plan);
     const existing = store.getBatchByPlan(plan.id);
     const memberships = await directory.readMemberships();
@@ -103,11 +111,21 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
     const batch =
       existing ??
       store.createBatch({ id: newId('b', deps.clock.now()), plan, actor, rollbackOf: plan.source.rollbackOf });
+    const trusted = plan.source.trustedRosterAttributes ?? [];
+    if (existing === null && trusted.length > 0) {
+      store.audit({
+        action: 'batch.trust-roster-attributes',
+        actor,
+        batchId: batch.id,
+        detail: { count: trusted.length, people: trusted.slice(0, 1000) },
+      });
+    }
     const run = store.startRun(batch.id, actor, {
       canary: options.canary ?? null,
       waveSize: options.waveSize ?? null,
-      ...(lock.tookOverFrom === null ? {} : { lockTakenOverFrom: lock.tookOverFrom.id }),
+      ...(lock?.tookOverFrom == null ? {} : { lockTakenOverFrom: lock.tookOverFrom.id }),
     });
+    const runStartedAt = deps.clock.now().toISOString();
     const bLog = log.child({ batch: batch.id, run });
 
     const items = store.getItems(batch.id);
@@ -132,10 +150,24 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
           stoppedEarly = 'interrupted';
           break;
         }
-        store.recordIntent(batch.id, actor, { run, wave: index + 1, uids: wave.map((i) => i.uid) });
-        const waveFailures = await applyWave(deps, wave, memberships, stats);
-        const verified = await verifyWave(deps, wave, waveFailures);
-        store.recordOutcomes(batch.id, actor, verified);
+        // Revocation outranks the batch: nobody revoked since it started is granted by it.
+        const revoked = options.revocation === true ? new Set<string>() : revokedDuring(deps, runStartedAt, wave);
+        const waveStartedAt = deps.clock.now().toISOString();
+        const go = wave.filter((i) => !revoked.has(i.uid));
+        store.recordIntent(batch.id, actor, { run, wave: index + 1, uids: go.map((i) => i.uid) });
+        const waveFailures = await applyWave(deps, go, memberships, stats);
+        if (options.revocation !== true) await undoRevokedDuringWave(deps, go, waveStartedAt, waveFailures, stats);
+        const verified = [
+          ...(await verifyWave(deps, go, waveFailures)),
+          ...wave
+            .filter((i) => revoked.has(i.uid))
+            .map((i) => ({
+              uid: i.uid,
+              outcome: 'failed' as const,
+              error: 'revoked while this batch ran; not granted',
+            })),
+        ];
+        store.recordOutcomes(batch.id, actor, verified, { startedAt: waveStartedAt });
         for (const r of verified) if (r.outcome === 'failed') failures.set(r.uid, r.error ?? 'failed');
         done += wave.length;
         const failedInWave = verified.filter((r) => r.outcome === 'failed').length;
@@ -161,7 +193,10 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
     }
 
     // Then every gateway and bastion, brought to the directory's state (hosts in parallel).
-    const systems = deps.gateways.length === 0 ? [] : await syncGateways(deps, { signal: options.signal });
+    const systems =
+      deps.gateways.length === 0 || options.revocation === true
+        ? []
+        : await syncGateways(deps, { signal: options.signal });
     const ldapApplied = store
       .getItems(batch.id)
       .filter((i) => i.outcome === 'applied')
@@ -187,6 +222,19 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
         done: ldapApplied.length,
         total: ldapApplied.length,
         failed: failedHere.size,
+      });
+    }
+    const inBatch = new Set(plan.people.map((p) => p.uid));
+    const unusable = systems.flatMap((x) =>
+      x.failed.filter((f) => !inBatch.has(f.uid)).map((f) => ({ system: x.name, uid: f.uid, error: f.error })),
+    );
+    if (unusable.length > 0) {
+      bLog.warn({ unusable: unusable.length }, 'people outside the batch have directory data a host cannot use');
+      store.audit({
+        action: 'directory.unusable',
+        actor,
+        batchId: batch.id,
+        detail: { people: unusable.slice(0, 100), count: unusable.length },
       });
     }
     const notOnSystems = new Map<string, string[]>();
@@ -236,14 +284,47 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
       status,
       people,
       counts,
+      unusable,
       ldap: stats,
       stoppedEarly,
       durationMs: Math.round(performance.now() - started),
-      lockTakenOver: lock.tookOverFrom !== null,
+      lockTakenOver: lock?.tookOverFrom != null,
     };
-  } finally {
-    store.releaseLock(LOCK, lock.id);
+  });
+}
+
+/** Items of `wave` whose person was revoked at or after `since`. */
+function revokedDuring(deps: ServiceDeps, since: string, wave: readonly BatchItem[]): Set<string> {
+  return deps.store.revokedSince(
+    since,
+    wave.filter((i) => i.afterTier !== null).map((i) => i.uid),
+  );
+}
+
+/**
+ * A revocation that landed while this wave's modifies were in flight may have been undone by
+ * them: take those people out of every group again and fail them in this batch.
+ */
+async function undoRevokedDuringWave(
+  deps: ServiceDeps,
+  wave: readonly BatchItem[],
+  waveStartedAt: string,
+  failures: Map<string, string>,
+  stats: { modifies: number; retries: number },
+): Promise<void> {
+  const revoked = revokedDuring(deps, waveStartedAt, wave);
+  if (revoked.size === 0) return;
+  const memberships = await deps.directory.readMemberships();
+  const items = wave.filter((i) => revoked.has(i.uid));
+  for (const tier of [...TIERS].reverse()) {
+    const dns = items.filter((i) => memberships[tier].has(normalizeDn(i.dn))).map((i) => i.dn);
+    if (dns.length === 0) continue;
+    stats.modifies++;
+    await deps.directory.modifyMembers(tier, 'delete', dns).catch((err: unknown) => {
+      if (isUpstreamDown(err)) throw err;
+    });
   }
+  for (const i of items) failures.set(i.uid, 'revoked while this batch ran; not granted');
 }
 
 function assertSameDirectory(deps: ServiceDeps, plan: Plan): void {
@@ -334,16 +415,38 @@ async function applyWave(
   stats: { modifies: number; retries: number },
 ): Promise<Map<string, string>> {
   const failures = new Map<string, string>();
-  const uidByDn = new Map(wave.map((i) => [normalizeDn(i.dn), i.uid]));
+  // Keys first, read back, and only then the groups: a host never sees a new bastion person
+  // with keys that are not (yet) theirs.
+  const withKeys = wave.filter((i) => i.afterSshKeys !== null);
+  for (const item of withKeys) {
+    try {
+      await deps.directory.replaceSshPublicKeys(item.dn, item.afterSshKeys as readonly string[]);
+      stats.modifies++;
+    } catch (err) {
+      if (isUpstreamDown(err)) throw err;
+      failures.set(item.uid, `sshPublicKey: ${describe(err)}`);
+    }
+  }
+  if (withKeys.length > 0) {
+    const people = await deps.directory.findPeople(withKeys.map((i) => i.uid));
+    for (const item of withKeys) {
+      if (failures.has(item.uid)) continue;
+      const now = people.get(item.uid)?.sshPublicKeys ?? [];
+      if (personState('', [], now) !== personState('', [], item.afterSshKeys as readonly string[]))
+        failures.set(item.uid, 'sshPublicKey: the directory does not show the written keys; groups not changed');
+    }
+  }
+  const go = wave.filter((i) => !failures.has(i.uid));
+  const uidByDn = new Map(go.map((i) => [normalizeDn(i.dn), i.uid]));
   const ops: Array<{ tier: Tier; operation: 'add' | 'delete'; dns: string[] }> = [];
   for (const tier of TIERS) {
-    const dns = wave.filter(
+    const dns = go.filter(
       (i) => tiersIncludedBy(i.afterTier).includes(tier) && !memberships[tier].has(normalizeDn(i.dn)),
     );
     ops.push({ tier, operation: 'add', dns: dns.map((i) => i.dn) });
   }
   for (const tier of [...TIERS].reverse()) {
-    const dns = wave.filter(
+    const dns = go.filter(
       (i) => !tiersIncludedBy(i.afterTier).includes(tier) && memberships[tier].has(normalizeDn(i.dn)),
     );
     ops.push({ tier, operation: 'delete', dns: dns.map((i) => i.dn) });
@@ -352,16 +455,6 @@ async function applyWave(
   for (const op of ops) {
     for (let i = 0; i < op.dns.length; i += chunk) {
       await modifyNarrowly(deps, op.tier, op.operation, op.dns.slice(i, i + chunk), failures, uidByDn, stats, 0);
-    }
-  }
-  for (const item of wave) {
-    if (item.afterSshKeys === null || failures.has(item.uid)) continue;
-    try {
-      await deps.directory.replaceSshPublicKeys(item.dn, item.afterSshKeys);
-      stats.modifies++;
-    } catch (err) {
-      if (isUpstreamDown(err)) throw err;
-      failures.set(item.uid, describe(err));
     }
   }
   return failures;

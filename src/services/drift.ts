@@ -1,7 +1,14 @@
 import { sameSshKeys } from '../core/ssh-key-id.ts';
 import type { GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
-import { desiredStateOf, type SystemResult, syncGateways, tiersByUid } from './sync-gateways.ts';
+import { withApplyLock } from './locks.ts';
+import {
+  type DirectoryView,
+  desiredStateOf,
+  readDirectoryView,
+  type SystemResult,
+  syncGateways,
+} from './sync-gateways.ts';
 
 export interface DriftItem {
   /** 'store' (rac's record vs the directory) or a gateway's name. */
@@ -15,6 +22,12 @@ export interface DriftReport {
   readonly items: readonly DriftItem[];
   readonly foreign: ReadonlyArray<{ system: string; artifact: string }>;
   readonly unreachable: ReadonlyArray<{ system: string; error: string }>;
+  /** Group members rac cannot act on (no uid, a uid that cannot be an account, a key with options …). */
+  readonly unusable: ReadonlyArray<{ uid: string | null; dn: string | null; reason: string }>;
+  /** People rac revoked who are back in a tier group in the directory: kept off every host. */
+  readonly revokedInDirectory: ReadonlyArray<{ uid: string; revokedAt: string; reason: string }>;
+  /** Group members outside the users base (placeholders, services): not people, ignored. */
+  readonly outside: readonly string[];
   readonly fixed: readonly SystemResult[] | null;
 }
 
@@ -28,37 +41,44 @@ const describeGrant = (g: GatewayGrant | undefined): string => {
 
 /**
  * Compares rac's records, the directory and every gateway and bastion. The directory is the
- * authority for tiers; gateways and bastions must mirror it. `fix` brings every host back to the
- * directory's state (one bulk apply per host); differences between rac's records and the
- * directory are reported for a person to decide (a new plan, or a rollback).
+ * authority for tiers; gateways and bastions must mirror it (less people rac revoked). `fix`
+ * brings every drifted host back (one bulk apply per host) under the apply lock; differences
+ * between rac's records and the directory are reported for a person to decide.
  */
 export async function detectDrift(
   deps: ServiceDeps,
   options: { fix?: boolean; signal?: AbortSignal } = {},
 ): Promise<DriftReport> {
-  const memberships = await deps.directory.readMemberships();
-  const tiers = tiersByUid(memberships, deps.config.directory.users_base);
+  if (options.fix === true) return withApplyLock(deps, () => drift(deps, options));
+  return drift(deps, options);
+}
+
+async function drift(deps: ServiceDeps, options: { fix?: boolean; signal?: AbortSignal }): Promise<DriftReport> {
+  const view: DirectoryView = await readDirectoryView(deps);
+  const { tiers } = view.people;
   const items: DriftItem[] = [];
-  const recorded = deps.store.listGrants();
-  for (const [uid, tier] of recorded) {
+  for (const [uid, tier] of deps.store.listGrants()) {
     const actual = tiers.get(uid) ?? null;
-    if (actual !== tier) items.push({ system: 'store', uid, expected: tier, observed: actual ?? 'none' });
+    if (actual !== tier && !view.revoked.has(uid))
+      items.push({ system: 'store', uid, expected: tier, observed: actual ?? 'none' });
   }
-  const bastionKeys = async () => {
-    const uids = [...tiers].filter(([, t]) => t === 'vpn-bastion').map(([u]) => u);
-    const people = await deps.directory.findPeople(uids);
-    return new Map(uids.map((uid) => [uid, people.get(uid)?.sshPublicKeys ?? []]));
-  };
+  const unusable = new Map<string, { uid: string | null; dn: string | null; reason: string }>();
+  for (const u of view.people.unusable) unusable.set(u.dn, { uid: u.uid, dn: u.dn, reason: u.reason });
+  const revokedInDirectory = [...view.revoked]
+    .filter(([uid]) => tiers.has(uid))
+    .map(([uid, r]) => ({ uid, revokedAt: r.at, reason: r.reason }));
   const foreign: Array<{ system: string; artifact: string }> = [];
   const unreachable: Array<{ system: string; error: string }> = [];
   for (const driver of deps.gateways) {
     try {
-      const [{ desired }, observed] = await Promise.all([
-        desiredStateOf(deps, driver, tiers, bastionKeys, false),
-        driver.observe(options.signal),
-      ]);
+      const state = desiredStateOf(deps, driver, view, false);
+      for (const f of state.failed) {
+        if (!unusable.has(f.uid) && ![...unusable.values()].some((u) => u.uid === f.uid))
+          unusable.set(f.uid, { uid: f.uid, dn: view.people.dns.get(f.uid) ?? null, reason: f.error });
+      }
+      const observed = await driver.observe(options.signal);
       for (const artifact of observed.foreign) foreign.push({ system: driver.name, artifact });
-      for (const [uid, want] of desired) {
+      for (const [uid, want] of state.desired) {
         const have = observed.grants.get(uid);
         const same =
           have !== undefined &&
@@ -69,7 +89,7 @@ export async function detectDrift(
           items.push({ system: driver.name, uid, expected: describeGrant(want), observed: describeGrant(have) });
       }
       for (const [uid, have] of observed.grants) {
-        if (!desired.has(uid))
+        if (!state.desired.has(uid) && !state.hold.has(uid))
           items.push({ system: driver.name, uid, expected: 'none', observed: describeGrant(have) });
       }
     } catch (err) {
@@ -84,12 +104,20 @@ export async function detectDrift(
     fixed =
       hosts.length === 0
         ? []
-        : await syncGateways(deps, { ...(options.signal ? { signal: options.signal } : {}), only: hosts });
+        : await syncGateways(deps, { signal: options.signal, only: hosts, view: await readDirectoryView(deps) });
     deps.store.audit({
       action: 'drift.fix',
       actor: deps.actor,
       detail: { hosts, items: items.length, foreign: foreign.length },
     });
   }
-  return { items, foreign, unreachable, fixed };
+  return {
+    items,
+    foreign,
+    unreachable,
+    unusable: [...unusable.values()],
+    revokedInDirectory,
+    outside: view.people.outside,
+    fixed,
+  };
 }

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { AppError } from '../core/errors.ts';
+import { endsWithin, localDate } from '../core/expiry.ts';
 import { newId } from '../core/ids.ts';
 import { buildPlan, type Target } from '../core/plan/build-plan.ts';
 import { decideRosterTargets, pruneTargets } from '../core/plan/decide-targets.ts';
 import type { DirectoryPerson, Plan, PlanMode, PlanProblem } from '../core/plan/plan.ts';
 import { parseRoster } from '../core/roster/validate-roster.ts';
 import type { ServiceDeps } from './deps.ts';
+import { readDirectoryView } from './sync-gateways.ts';
 
 export interface PlanRosterInput {
   readonly bytes: Uint8Array;
@@ -14,6 +16,10 @@ export interface PlanRosterInput {
   readonly encoding?: 'auto' | 'utf-8' | 'gbk';
   readonly prune?: boolean;
   readonly skipInvalid?: boolean;
+  /** Use the roster's department/title where they contradict the directory (audited). */
+  readonly trustRosterAttributes?: boolean;
+  /** The roster's ssh_key replaces the person's directory keys instead of being added to them. */
+  readonly replaceKeys?: boolean;
 }
 
 /**
@@ -25,7 +31,7 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
   const now = deps.clock.now();
   const parsed = parseRoster(input.bytes, {
     encoding: input.encoding ?? 'auto',
-    today: now.toISOString().slice(0, 10),
+    today: localDate(now, siteTimeZone(deps.config)),
   });
   const uids = parsed.people.map((p) => p.uid);
   // One read at a time: for a 50 000-person roster the two together double the peak memory
@@ -34,14 +40,25 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
   deps.betweenPhases?.();
   const memberships = await deps.directory.readMemberships();
   const usersBase = deps.config.directory.users_base;
+  const attributes = deps.config.directory.attributes;
   const decided = decideRosterTargets({
     people: parsed.people,
     rosterProblems: parsed.problems,
     directoryPeople,
     policy: deps.policy(),
     usersBase,
+    trustRosterAttributes: input.trustRosterAttributes === true,
+    replaceKeys: input.replaceKeys === true,
+    attributeNames: {
+      department: [attributes.department].flat().join('/'),
+      title: [attributes.title].flat().join('/'),
+    },
   });
-  const targets: Target[] = [...decided.targets];
+  // An end date that changed is a change too, even when the groups and keys are as wanted.
+  const targets: Target[] = decided.targets.map((t) => ({
+    ...t,
+    recordedExpires: deps.store.getGrant(t.person.uid)?.expires ?? null,
+  }));
   if (decided.problems.length > 0 && input.skipInvalid !== true) {
     throw rosterRejected(decided.problems, parsed.rows);
   }
@@ -52,7 +69,8 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
         '--prune needs a roster without rejected rows: a rejected person would be revoked',
       );
     }
-    const extra = pruneTargets({ memberships, named: new Set(uids), usersBase });
+    const view = await readDirectoryView(deps);
+    const extra = pruneTargets({ people: view.people, named: new Set(uids) });
     const found = await deps.directory.findPeople(extra.map((e) => e.uid));
     for (const { uid, dn } of extra) {
       targets.push({
@@ -77,6 +95,9 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
       rows: parsed.rows,
       encoding: parsed.encodingDetected ? `${parsed.encoding} (detected)` : parsed.encoding,
       rollbackOf: null,
+      ...(decided.trustedRosterAttributes.length === 0
+        ? {}
+        : { trustedRosterAttributes: decided.trustedRosterAttributes }),
     },
     targets,
     memberships,
@@ -135,7 +156,7 @@ export function finishPlan(
   },
 ): Plan {
   const { config } = deps;
-  return buildPlan({
+  const plan = buildPlan({
     id: newId('p', input.now),
     createdAt: input.now.toISOString(),
     mode: input.mode,
@@ -152,6 +173,28 @@ export function finishPlan(
       enforce: config.capacity.enforce,
     },
   });
+  return { ...plan, expiring: expiringAfter(deps, plan, input.now) };
+}
+
+/** The site's time zone for roster dates: `expiry.timezone`, else the machine's. */
+export function siteTimeZone(config: ServiceDeps['config']): string {
+  return config.expiry.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+const EXPIRING_DAYS = 7;
+
+/** People whose access ends within 7 days once this plan is applied: recorded grants and the plan's own. */
+function expiringAfter(deps: ServiceDeps, plan: Plan, now: Date): NonNullable<Plan['expiring']> {
+  const zone = siteTimeZone(deps.config);
+  const byUid = new Map<string, { uid: string; tier: Plan['people'][number]['to']; expires: string }>();
+  for (const g of deps.store.datedGrants()) byUid.set(g.uid, { uid: g.uid, tier: g.tier, expires: g.expires });
+  for (const p of plan.people) {
+    if (p.to === null) byUid.delete(p.uid);
+    else if (p.expires !== null) byUid.set(p.uid, { uid: p.uid, tier: p.to, expires: p.expires });
+  }
+  return [...byUid.values()]
+    .filter((g) => endsWithin(g.expires, now, zone, EXPIRING_DAYS))
+    .sort((a, b) => (a.expires < b.expires ? -1 : a.expires > b.expires ? 1 : a.uid < b.uid ? -1 : 1));
 }
 
 function orphan(uid: string, dn: string): DirectoryPerson {

@@ -1,69 +1,107 @@
-import { firstRdnValue } from '../core/dn.ts';
 import { AppError } from '../core/errors.ts';
 import { allocateAddresses } from '../core/openvpn/allocate-addresses.ts';
-import { highestTierByDn } from '../core/plan/build-plan.ts';
-import type { ObservedMemberships } from '../core/plan/plan.ts';
-import type { Tier } from '../core/tiers.ts';
+import { type ResolvedPeople, resolvePeople, type UnusableMember, usableKeys } from '../core/plan/resolve-people.ts';
+import { type Tier, tierRank } from '../core/tiers.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
 
-/** Every person's tier as the directory says it, by uid (the gateways mirror the directory). */
-export function tiersByUid(memberships: ObservedMemberships, usersBase: string): Map<string, Tier> {
-  const out = new Map<string, Tier>();
-  for (const [dn, tier] of highestTierByDn(memberships, usersBase)) {
-    const uid = firstRdnValue(dn, 'uid');
-    if (uid !== null) out.set(uid, tier);
-  }
-  return out;
+/**
+ * What every host mirrors, read once: the directory's people (by the uid of their entries, each
+ * judged on its own data) less the people rac revoked and nobody granted again since.
+ */
+export interface DirectoryView {
+  readonly people: ResolvedPeople;
+  readonly revoked: ReadonlyMap<string, { at: string; actor: string; reason: string }>;
+}
+
+export async function readDirectoryView(deps: ServiceDeps): Promise<DirectoryView> {
+  const memberships = await deps.directory.readMemberships();
+  const dns = new Set<string>();
+  for (const members of Object.values(memberships)) for (const dn of members) dns.add(dn);
+  const entries = await deps.directory.resolveMembers(dns);
+  const people = resolvePeople({
+    memberships,
+    entries,
+    usersBase: deps.config.directory.users_base,
+    uidAttribute: deps.config.directory.uid_attribute,
+  });
+  return { people, revoked: deps.store.activeRevocations() };
+}
+
+/** A person a host cannot get: a value that cannot be used, or an exhausted pool. */
+export interface HostFailure {
+  /** The uid, or the entry's DN when it has no usable uid. */
+  readonly uid: string;
+  readonly error: string;
 }
 
 export interface DesiredState {
   readonly desired: Map<string, GatewayGrant>;
-  /** People who should be on this host but cannot be (an exhausted address pool). */
-  readonly unplaceable: ReadonlyArray<{ uid: string; error: string }>;
+  /** People left exactly as the host has them: their own data failed, nobody else's did. */
+  readonly hold: ReadonlySet<string>;
+  readonly failed: readonly HostFailure[];
+}
+
+/** The lowest tier a host of this kind serves. */
+function servedFrom(kind: GatewayDriver['kind']): Tier {
+  return kind === 'bastion' ? 'vpn-bastion' : 'vpn';
 }
 
 /**
- * The complete desired state of one host, derived from the directory: OpenVPN gateways carry
- * everyone with vpn or vpn-bastion (with a stable address from the tier's pool), bastions everyone
- * with vpn-bastion (with their keys from the directory). `persist` stores new address
- * assignments; drift reports compute without it.
+ * The complete desired state of one host: OpenVPN gateways carry everyone with vpn or
+ * vpn-bastion (a stable address from the tier's pool), bastions everyone with vpn-bastion (their
+ * directory keys, every one of them a plain key). `persist` stores new address assignments
+ * (atomically with reading the current ones); drift reports compute without it.
  */
-export async function desiredStateOf(
+export function desiredStateOf(
   deps: ServiceDeps,
   driver: GatewayDriver,
-  tiers: ReadonlyMap<string, Tier>,
-  keys: () => Promise<ReadonlyMap<string, readonly string[]>>,
+  view: DirectoryView,
   persist: boolean,
-): Promise<DesiredState> {
+): DesiredState {
   const gateway = deps.config.gateways.find((g) => g.name === driver.name);
   if (gateway === undefined) throw new AppError('RAC_CONFIG_INVALID', `no gateway ${driver.name} in the config`);
+  const from = tierRank(servedFrom(driver.kind));
   const desired = new Map<string, GatewayGrant>();
+  const hold = new Set<string>();
+  const failed: HostFailure[] = [];
+  for (const u of view.people.unusable) {
+    if (tierRank(u.tier) < from) continue;
+    failed.push({ uid: u.uid ?? u.dn, error: describeUnusable(u) });
+    if (u.uid !== null && !view.revoked.has(u.uid)) hold.add(u.uid);
+  }
+  const tiers = new Map<string, Tier>();
+  for (const [uid, tier] of view.people.tiers)
+    if (tierRank(tier) >= from && !view.revoked.has(uid)) tiers.set(uid, tier);
+
   if (driver.kind === 'bastion') {
-    const byUid = await keys();
-    for (const [uid, tier] of tiers)
-      if (tier === 'vpn-bastion') desired.set(uid, { uid, tier, keys: byUid.get(uid) ?? [] });
-    return { desired, unplaceable: [] };
+    for (const [uid, tier] of tiers) {
+      const keys = usableKeys(view.people.keys.get(uid) ?? []);
+      if (keys.ok) desired.set(uid, { uid, tier, keys: keys.keys });
+      else {
+        failed.push({ uid, error: `unusable directory data: ${keys.reason}` });
+        hold.add(uid);
+      }
+    }
+    return { desired, hold, failed };
   }
   const openvpn = gateway.openvpn;
   if (openvpn === undefined) throw new AppError('RAC_CONFIG_INVALID', `gateway ${driver.name} has no openvpn section`);
   const wanted = new Map<string, 'vpn' | 'vpn-bastion'>();
   for (const [uid, tier] of tiers) if (tier === 'vpn' || tier === 'vpn-bastion') wanted.set(uid, tier);
-  const allocation = allocateAddresses({
-    pools: openvpn.pools,
-    serverNetwork: openvpn.server_network,
-    current: deps.store.getAddresses(driver.name),
-    wanted,
-  });
-  if (persist) deps.store.saveAddresses(driver.name, allocation.assignments, allocation.released);
+  const decide = (current: Map<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>) =>
+    allocateAddresses({ pools: openvpn.pools, serverNetwork: openvpn.server_network, current, wanted });
+  const allocation = persist
+    ? deps.store.allocateAddresses(driver.name, decide)
+    : decide(deps.store.getAddresses(driver.name));
   for (const [uid, a] of allocation.assignments) desired.set(uid, { uid, tier: a.tier, address: a.address });
-  return {
-    desired,
-    unplaceable: allocation.exhausted.map((e) => ({
-      uid: e.uid,
-      error: `${e.tier} address pool of ${driver.name} is exhausted`,
-    })),
-  };
+  for (const e of allocation.exhausted)
+    failed.push({ uid: e.uid, error: `${e.tier} address pool of ${driver.name} is exhausted` });
+  return { desired, hold, failed };
+}
+
+function describeUnusable(u: UnusableMember): string {
+  return `unusable directory data: ${u.reason} (${u.dn})`;
 }
 
 export interface SystemResult {
@@ -73,74 +111,116 @@ export interface SystemResult {
   readonly report: GatewayApplyReport | null;
   readonly error: string | null;
   readonly durationMs: number;
-  /** Per-person failures on this host (conflicts, exhausted pools). */
-  readonly failed: ReadonlyArray<{ uid: string; error: string }>;
+  /** Per-person failures on this host (unusable directory data, exhausted pools, host refusals). */
+  readonly failed: readonly HostFailure[];
+}
+
+const UNAVAILABLE = new Set([
+  'RAC_SSH_UNAVAILABLE',
+  'RAC_SSH_TIMEOUT',
+  'RAC_GATEWAY_UNAVAILABLE',
+  'RAC_GATEWAY_TIMEOUT',
+]);
+
+/** Runs `body` for one host and turns an error into a reported result: one host never holds up another. */
+async function onHost(
+  deps: ServiceDeps,
+  driver: GatewayDriver,
+  body: () => Promise<{ report: GatewayApplyReport | null; failed: readonly HostFailure[] }>,
+): Promise<SystemResult> {
+  const started = performance.now();
+  const log = deps.logger.child({ gateway: driver.name });
+  try {
+    const { report, failed } = await body();
+    if (report !== null)
+      log.info(
+        {
+          added: report.added.length,
+          changed: report.changed.length,
+          removed: report.removed.length,
+          wrote: report.wrote,
+        },
+        'gateway applied',
+      );
+    return {
+      name: driver.name,
+      kind: driver.kind,
+      status: 'applied',
+      report,
+      error: null,
+      durationMs: performance.now() - started,
+      failed,
+    };
+  } catch (err) {
+    const code = err instanceof AppError ? err.code : 'RAC_UNEXPECTED';
+    log.warn({ err }, 'gateway not applied');
+    return {
+      name: driver.name,
+      kind: driver.kind,
+      status: UNAVAILABLE.has(code) ? 'unavailable' : 'failed',
+      report: null,
+      error: `${code}: ${(err as Error).message}`,
+      durationMs: performance.now() - started,
+      failed: [],
+    };
+  }
 }
 
 /**
- * Brings every gateway and bastion to the directory's state, all hosts in parallel; a host that
- * is down does not hold up the others and is reported, not thrown.
+ * Brings every gateway and bastion to the directory's state, all hosts in parallel. A host that
+ * is down does not hold up the others and is reported, not thrown; a person whose own data
+ * cannot be used fails alone and is left as the host has them. Revocations are read again right
+ * before each host is written, so a revocation made while this runs is never undone.
  */
 export async function syncGateways(
   deps: ServiceDeps,
-  options: { signal?: AbortSignal; only?: readonly string[] } = {},
+  options: { signal?: AbortSignal | undefined; only?: readonly string[]; view?: DirectoryView } = {},
 ): Promise<SystemResult[]> {
   const drivers = deps.gateways.filter((d) => options.only === undefined || options.only.includes(d.name));
   if (drivers.length === 0) return [];
-  const memberships = await deps.directory.readMemberships();
-  const tiers = tiersByUid(memberships, deps.config.directory.users_base);
-  let keysPromise: Promise<ReadonlyMap<string, readonly string[]>> | null = null;
-  const keys = () => {
-    keysPromise ??= (async () => {
-      const bastionUids = [...tiers].filter(([, t]) => t === 'vpn-bastion').map(([uid]) => uid);
-      const people = await deps.directory.findPeople(bastionUids);
-      return new Map(bastionUids.map((uid) => [uid, people.get(uid)?.sshPublicKeys ?? []]));
-    })();
-    return keysPromise;
-  };
+  const view = options.view ?? (await readDirectoryView(deps));
   return Promise.all(
-    drivers.map(async (driver): Promise<SystemResult> => {
-      const started = performance.now();
-      const log = deps.logger.child({ gateway: driver.name });
-      try {
-        const state = await desiredStateOf(deps, driver, tiers, keys, true);
-        const report = await driver.apply({ desired: state.desired }, options.signal);
-        log.info(
-          {
-            added: report.added.length,
-            changed: report.changed.length,
-            removed: report.removed.length,
-            wrote: report.wrote,
-          },
-          'gateway applied',
-        );
-        return {
-          name: driver.name,
-          kind: driver.kind,
-          status: 'applied',
-          report,
-          error: null,
-          durationMs: performance.now() - started,
-          failed: [...report.failed, ...state.unplaceable],
-        };
-      } catch (err) {
-        const code = err instanceof AppError ? err.code : 'RAC_UNEXPECTED';
-        const unavailable =
-          code === 'RAC_SSH_UNAVAILABLE' ||
-          code === 'RAC_SSH_TIMEOUT' ||
-          code === 'RAC_GATEWAY_UNAVAILABLE' ||
-          code === 'RAC_GATEWAY_TIMEOUT';
-        log.warn({ err }, 'gateway not applied');
-        return {
-          name: driver.name,
-          kind: driver.kind,
-          status: unavailable ? 'unavailable' : 'failed',
-          report: null,
-          error: `${code}: ${(err as Error).message}`,
-          durationMs: performance.now() - started,
-          failed: [],
-        };
-      }
-    }),
+    drivers.map((driver) =>
+      onHost(deps, driver, async () => {
+        const state = desiredStateOf(deps, driver, view, true);
+        const desired = new Map(state.desired);
+        if (state.hold.size > 0) {
+          const observed = await driver.observe(options.signal);
+          for (const uid of state.hold) {
+            const have = observed.grants.get(uid);
+            if (have !== undefined) desired.set(uid, have);
+          }
+        }
+        for (const uid of deps.store.activeRevocations().keys()) desired.delete(uid);
+        const report = await driver.apply({ desired }, options.signal);
+        return { report, failed: [...report.failed, ...state.failed] };
+      }),
+    ),
+  );
+}
+
+/**
+ * Takes exactly these people off every host, touching nobody else: each host's own state less
+ * them, whatever anyone else's directory data says. Hosts that have none of them are not written.
+ */
+export async function revokeOnHosts(
+  deps: ServiceDeps,
+  uids: readonly string[],
+  options: { signal?: AbortSignal | undefined; only?: readonly string[] } = {},
+): Promise<SystemResult[]> {
+  const gone = new Set(uids);
+  const drivers = deps.gateways.filter((d) => options.only === undefined || options.only.includes(d.name));
+  return Promise.all(
+    drivers.map((driver) =>
+      onHost(deps, driver, async () => {
+        const observed = await driver.observe(options.signal);
+        // A hand-written file under a revoked person's name grants access too (ccd-exclusive).
+        const present = [...observed.grants.keys(), ...observed.foreign].filter((uid) => gone.has(uid));
+        if (present.length === 0) return { report: null, failed: [] };
+        const desired = new Map([...observed.grants].filter(([uid]) => !gone.has(uid)));
+        const report = await driver.apply({ desired }, options.signal);
+        return { report, failed: report.failed.filter((f) => gone.has(f.uid)) };
+      }),
+    ),
   );
 }

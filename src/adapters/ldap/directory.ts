@@ -1,7 +1,9 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, type Entry, EqualityFilter, OrFilter, PresenceFilter } from 'ldapts';
 import { normalizeDn } from '../../core/dn.ts';
+import { AppError } from '../../core/errors.ts';
 import type { DirectoryPerson, ObservedMemberships } from '../../core/plan/plan.ts';
+import type { MemberEntry } from '../../core/plan/resolve-people.ts';
 import type { Secret } from '../../core/secret.ts';
 import { TIERS, type Tier } from '../../core/tiers.ts';
 import type { Directory } from '../../ports.ts';
@@ -13,6 +15,10 @@ export interface LdapDirectoryOptions {
   bindPassword: Secret;
   usersBase: string;
   groups: Readonly<Record<Tier, string>>;
+  /** The attribute holding a person's login name (uid; sAMAccountName for Active Directory). */
+  uidAttribute?: string;
+  /** Where department and title are read: the first attribute of each list a person has. */
+  attributes?: { readonly department: readonly string[]; readonly title: readonly string[] };
   timeoutMs: number;
   pageSize: number;
   starttls?: boolean;
@@ -20,7 +26,11 @@ export interface LdapDirectoryOptions {
   ca?: string | Buffer;
 }
 
-const PERSON_ATTRIBUTES = ['uid', 'cn', 'displayName', 'ou', 'departmentNumber', 'title', 'sshPublicKey'];
+/**
+ * Member DNs up to this many are read one by one (base searches); beyond, one paged scan of the
+ * users base is cheaper.
+ */
+const READ_MEMBERS_ONE_BY_ONE = 64;
 /**
  * uids per OR filter. slapd's cost per OR term grows with the filter's size (measured: 10 000
  * uids take 0.25 s in filters of 100, 0.56 s of 500, 1.7 s of 2000), so filters stay small.
@@ -41,6 +51,36 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
   let client: Client | null = null;
   let connecting: Promise<Client> | null = null;
   const tlsOptions: ConnectionOptions | undefined = options.ca === undefined ? undefined : { ca: options.ca };
+  const uidAttribute = options.uidAttribute ?? 'uid';
+  const departmentAttributes = options.attributes?.department ?? ['departmentNumber', 'ou'];
+  const titleAttributes = options.attributes?.title ?? ['title'];
+  const personAttributes = [
+    ...new Set([uidAttribute, 'cn', 'displayName', ...departmentAttributes, ...titleAttributes, 'sshPublicKey']),
+  ];
+  const firstOf = (entry: Entry, names: readonly string[]): string | null => {
+    for (const name of names) {
+      const value = first(attributeOf(entry, name));
+      if (value !== null && value.trim() !== '') return value;
+    }
+    return null;
+  };
+  const toPerson = (entry: Entry, wanted: ReadonlySet<string>): DirectoryPerson | null => {
+    const uid = strings(attributeOf(entry, uidAttribute)).find((u) => wanted.has(u.toLowerCase()));
+    if (uid === undefined) return null;
+    return {
+      uid: uid.toLowerCase(),
+      dn: entry.dn,
+      name: first(attributeOf(entry, 'displayName')) ?? first(attributeOf(entry, 'cn')),
+      department: firstOf(entry, departmentAttributes),
+      title: firstOf(entry, titleAttributes),
+      sshPublicKeys: strings(attributeOf(entry, 'sshPublicKey')),
+    };
+  };
+  const toMember = (entry: Entry): MemberEntry => ({
+    dn: entry.dn,
+    uids: strings(attributeOf(entry, uidAttribute)),
+    sshPublicKeys: strings(attributeOf(entry, 'sshPublicKey')),
+  });
 
   async function connect(): Promise<Client> {
     const c = new Client({
@@ -81,12 +121,14 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
   }
 
   async function findChunk(uids: readonly string[]): Promise<Entry[]> {
-    const filter = new OrFilter({ filters: uids.map((uid) => new EqualityFilter({ attribute: 'uid', value: uid })) });
+    const filter = new OrFilter({
+      filters: uids.map((uid) => new EqualityFilter({ attribute: uidAttribute, value: uid })),
+    });
     const { searchEntries } = await run('search people', options.usersBase, (c) =>
       c.search(options.usersBase, {
         scope: 'sub',
         filter,
-        attributes: PERSON_ATTRIBUTES,
+        attributes: personAttributes,
         paged: { pageSize: options.pageSize },
       }),
     );
@@ -100,8 +142,8 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
     try {
       const pages = c.searchPaginated(options.usersBase, {
         scope: 'sub',
-        filter: new PresenceFilter({ attribute: 'uid' }),
-        attributes: PERSON_ATTRIBUTES,
+        filter: new PresenceFilter({ attribute: uidAttribute }),
+        attributes: personAttributes,
         paged: { pageSize: options.pageSize },
       });
       for await (const page of pages) {
@@ -162,6 +204,52 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
       return out as ObservedMemberships;
     },
 
+    async resolveMembers(dns) {
+      const found = new Map<string, MemberEntry>();
+      const base = normalizeDn(options.usersBase);
+      const wanted = [...new Set([...dns].map(normalizeDn))].filter((dn) => dn.endsWith(`,${base}`));
+      if (wanted.length === 0) return found;
+      if (wanted.length <= READ_MEMBERS_ONE_BY_ONE) {
+        let next = 0;
+        const worker = async () => {
+          while (next < wanted.length) {
+            const dn = wanted[next++] as string;
+            try {
+              const { searchEntries } = await run('read person', dn, (c) =>
+                c.search(dn, { scope: 'base', attributes: [uidAttribute, 'sshPublicKey'] }),
+              );
+              const entry = searchEntries[0];
+              if (entry !== undefined) found.set(normalizeDn(entry.dn), toMember(entry));
+            } catch (err) {
+              if (err instanceof AppError && err.code === 'RAC_LDAP_NO_SUCH_OBJECT') continue;
+              throw err;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(PARALLEL_SEARCHES, wanted.length) }, worker));
+        return found;
+      }
+      const want = new Set(wanted);
+      const c = await session();
+      try {
+        const pages = c.searchPaginated(options.usersBase, {
+          scope: 'sub',
+          filter: new PresenceFilter({ attribute: 'objectClass' }),
+          attributes: [uidAttribute, 'sshPublicKey'],
+          paged: { pageSize: options.pageSize },
+        });
+        for await (const page of pages) {
+          for (const entry of page.searchEntries) {
+            const dn = normalizeDn(entry.dn);
+            if (want.has(dn)) found.set(dn, toMember(entry));
+          }
+        }
+      } catch (err) {
+        throw toLdapAppError(err, { url: options.url, operation: 'read people', dn: options.usersBase });
+      }
+      return found;
+    },
+
     async modifyMembers(tier, operation, dns) {
       if (dns.length === 0) return;
       const group = options.groups[tier];
@@ -195,17 +283,13 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
   return directory;
 }
 
-function toPerson(entry: Entry, wanted: ReadonlySet<string>): DirectoryPerson | null {
-  const uid = strings(entry['uid']).find((u) => wanted.has(u.toLowerCase()));
-  if (uid === undefined) return null;
-  return {
-    uid: uid.toLowerCase(),
-    dn: entry.dn,
-    name: first(entry['displayName']) ?? first(entry['cn']),
-    department: first(entry['ou']) ?? first(entry['departmentNumber']),
-    title: first(entry['title']),
-    sshPublicKeys: strings(entry['sshPublicKey']),
-  };
+/** Attribute names are case-insensitive: the server may spell them otherwise than the config. */
+function attributeOf(entry: Entry, name: string): Entry[string] | undefined {
+  const direct = entry[name];
+  if (direct !== undefined) return direct;
+  const lower = name.toLowerCase();
+  for (const key of Object.keys(entry)) if (key.toLowerCase() === lower) return entry[key];
+  return undefined;
 }
 
 function strings(value: Entry[string] | undefined): string[] {

@@ -129,4 +129,18 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 4,
+    name: 'revocations that outrank a running batch; indexes for expiry and audit reads',
+    sql: `
+      CREATE TABLE revocations (
+        uid TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        reason TEXT NOT NULL
+      );
+      CREATE INDEX grants_expires ON grants(expires) WHERE expires IS NOT NULL;
+      CREATE INDEX audit_action ON audit(action);
+    `,
+  },
 ];

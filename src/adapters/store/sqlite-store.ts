@@ -122,6 +122,27 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
     );
   };
 
+  const writeAddresses = (
+    gateway: string,
+    assignments: ReadonlyMap<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>,
+    released: readonly string[],
+  ) => {
+    const at = now();
+    const current = store.getAddresses(gateway);
+    const remove = db.prepare('DELETE FROM gateway_addresses WHERE gateway = ? AND uid = ?');
+    for (const uid of released) remove.run(gateway, uid);
+    // Moves first free the old addresses, so a swap of two people never trips UNIQUE.
+    for (const [uid, a] of assignments) {
+      const old = current.get(uid);
+      if (old !== undefined && (old.address !== a.address || old.tier !== a.tier)) remove.run(gateway, uid);
+    }
+    const upsert = db.prepare(
+      `INSERT INTO gateway_addresses (gateway, uid, tier, address, assigned_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(gateway, uid) DO NOTHING`,
+    );
+    for (const [uid, a] of assignments) upsert.run(gateway, uid, a.tier, a.address, at);
+  };
+
   const store = {
     path,
 
@@ -260,10 +281,17 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
      * Records a wave's verified outcomes, the resulting grants and one audit record per person,
      * in one transaction.
      */
-    recordOutcomes(batchId: string, actor: string, results: readonly ItemResult[]): void {
+    recordOutcomes(
+      batchId: string,
+      actor: string,
+      results: readonly ItemResult[],
+      options: { startedAt?: string } = {},
+    ): void {
       if (results.length === 0) return;
       transaction(() => {
         const at = now();
+        // A grant supersedes a revocation made before its wave started, never one made during it.
+        const clearRevocation = db.prepare('DELETE FROM revocations WHERE uid = ? AND at < ?');
         const items = new Map(store.getItems(batchId).map((i) => [i.uid, i]));
         const setItem = db.prepare(
           'UPDATE batch_items SET outcome = ?, error = ?, applied_at = ? WHERE batch_id = ? AND uid = ?',
@@ -288,7 +316,10 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
           );
           if (result.outcome === 'applied') {
             if (item.afterTier === null) deleteGrant.run(result.uid);
-            else upsertGrant.run(result.uid, item.afterTier, batchId, item.expires, at, at);
+            else {
+              upsertGrant.run(result.uid, item.afterTier, batchId, item.expires, at, at);
+              clearRevocation.run(result.uid, options.startedAt ?? at);
+            }
           }
           writeAudit({
             action: result.outcome === 'applied' ? `access.${item.action}` : 'access.failed',
@@ -321,6 +352,60 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
         if (row !== undefined) out.set(uid, row.batch);
       }
       return out;
+    },
+
+    /**
+     * Revocations are written before anything is removed, and outrank every batch that started
+     * before them: hosts never get these people back until a later batch grants them again.
+     */
+    recordRevocations(uids: readonly string[], actor: string, reason: string): string {
+      const at = now();
+      transaction(() => {
+        const upsert = db.prepare(
+          `INSERT INTO revocations (uid, at, actor, reason) VALUES (?, ?, ?, ?)
+           ON CONFLICT(uid) DO UPDATE SET at = excluded.at, actor = excluded.actor, reason = excluded.reason`,
+        );
+        for (const uid of uids) upsert.run(uid, at, actor, reason);
+        writeAudit({ action: 'revoke.intent', actor, detail: { uids, reason } });
+      });
+      return at;
+    },
+
+    /** People revoked and not granted again since, with when, by whom and why. */
+    activeRevocations(): Map<string, { at: string; actor: string; reason: string }> {
+      const rows = db.prepare('SELECT uid, at, actor, reason FROM revocations').all() as {
+        uid: string;
+        at: string;
+        actor: string;
+        reason: string;
+      }[];
+      return new Map(rows.map((r) => [r.uid, { at: r.at, actor: r.actor, reason: r.reason }]));
+    },
+
+    /** Of `uids`, those revoked at or after `since` (a running batch's start). */
+    revokedSince(since: string, uids?: readonly string[]): Set<string> {
+      const rows = db.prepare('SELECT uid FROM revocations WHERE at >= ?').all(since) as { uid: string }[];
+      const out = new Set(rows.map((r) => r.uid));
+      if (uids === undefined) return out;
+      return new Set(uids.filter((u) => out.has(u)));
+    },
+
+    /** Ends rac's record of grants of people who are gone (no longer in the directory), audited. */
+    closeGrants(uids: readonly string[], actor: string, reason: string): void {
+      transaction(() => {
+        const remove = db.prepare('DELETE FROM grants WHERE uid = ?');
+        for (const uid of uids) {
+          remove.run(uid);
+          writeAudit({ action: 'grant.closed', actor, uid, detail: { reason } });
+        }
+      });
+    },
+
+    /** Grants that carry an end date. */
+    datedGrants(): Array<{ uid: string; tier: Tier; expires: string }> {
+      return db
+        .prepare('SELECT uid, tier, expires FROM grants WHERE expires IS NOT NULL ORDER BY expires, uid')
+        .all() as Array<{ uid: string; tier: Tier; expires: string }>;
     },
 
     getGrant(uid: string): GrantRecord | null {
@@ -432,27 +517,29 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
       return new Map(rows.map((r) => [r.uid, { tier: r.tier, address: r.address }]));
     },
 
+    /**
+     * Reads the gateway's addresses, lets `decide` allocate, and saves the result, all in one
+     * write transaction: two writers (an apply and a revocation) never hand out one address twice.
+     */
+    allocateAddresses<
+      T extends {
+        assignments: ReadonlyMap<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>;
+        released: readonly string[];
+      },
+    >(gateway: string, decide: (current: Map<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>) => T): T {
+      return transaction(() => {
+        const allocation = decide(store.getAddresses(gateway));
+        writeAddresses(gateway, allocation.assignments, allocation.released);
+        return allocation;
+      });
+    },
+
     saveAddresses(
       gateway: string,
       assignments: ReadonlyMap<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>,
       released: readonly string[],
     ): void {
-      transaction(() => {
-        const at = now();
-        const current = store.getAddresses(gateway);
-        const remove = db.prepare('DELETE FROM gateway_addresses WHERE gateway = ? AND uid = ?');
-        for (const uid of released) remove.run(gateway, uid);
-        // Moves first free the old addresses, so a swap of two people never trips UNIQUE.
-        for (const [uid, a] of assignments) {
-          const old = current.get(uid);
-          if (old !== undefined && (old.address !== a.address || old.tier !== a.tier)) remove.run(gateway, uid);
-        }
-        const upsert = db.prepare(
-          `INSERT INTO gateway_addresses (gateway, uid, tier, address, assigned_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(gateway, uid) DO NOTHING`,
-        );
-        for (const [uid, a] of assignments) upsert.run(gateway, uid, a.tier, a.address, at);
-      });
+      transaction(() => writeAddresses(gateway, assignments, released));
     },
 
     /** Outcome of a batch's people on one gateway or bastion ('applied', or 'pending' while it is down). */

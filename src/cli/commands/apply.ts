@@ -10,7 +10,7 @@ import { renderApplyReport, renderPlan, renderProblems } from '../render.ts';
 import { PLAN_OPTIONS, parseEncoding, readRoster } from './plan.ts';
 
 const USAGE =
-  'usage: rac apply <plan.json | roster.csv> [--yes] [--canary N] [--wave-size M] [--json] [--encoding auto|utf-8|gbk] [--prune] [--skip-invalid]';
+  'usage: rac apply <plan.json | roster.csv> [--yes] [--canary N] [--wave-size M] [--json] [--encoding auto|utf-8|gbk] [--prune] [--skip-invalid] [--trust-roster-attributes] [--replace-keys]';
 
 /**
  * `rac apply`: a saved plan is applied as it is (after the staleness check); a roster is
@@ -56,6 +56,8 @@ export async function applyCommand(ctx: CliContext, args: string[]): Promise<num
       encoding: parseEncoding(values.encoding),
       prune: values.prune,
       skipInvalid: values['skip-invalid'],
+      trustRosterAttributes: values['trust-roster-attributes'],
+      replaceKeys: values['replace-keys'],
     });
     const unfinished = services.store.findUnfinishedBatchBySource(digestPlan.source.digest as string);
     if (unfinished !== null) {

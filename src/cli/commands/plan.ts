@@ -15,6 +15,8 @@ export const PLAN_OPTIONS = {
   encoding: { type: 'string', default: 'auto' },
   prune: { type: 'boolean', default: false },
   'skip-invalid': { type: 'boolean', default: false },
+  'trust-roster-attributes': { type: 'boolean', default: false },
+  'replace-keys': { type: 'boolean', default: false },
 } as const;
 
 export function readRoster(path: string): Uint8Array {
@@ -40,7 +42,7 @@ export async function planCommand(ctx: CliContext, args: string[]): Promise<numb
   if (positionals.length !== 1)
     throw new AppError(
       'RAC_USAGE',
-      'usage: rac plan <roster.csv> [--out plan.json] [--json] [--encoding auto|utf-8|gbk] [--prune] [--skip-invalid]',
+      'usage: rac plan <roster.csv> [--out plan.json] [--json] [--encoding auto|utf-8|gbk] [--prune] [--skip-invalid] [--trust-roster-attributes] [--replace-keys]',
     );
   const rosterPath = positionals[0] as string;
   const bytes = readRoster(rosterPath);
@@ -51,6 +53,8 @@ export async function planCommand(ctx: CliContext, args: string[]): Promise<numb
     encoding: parseEncoding(values.encoding),
     prune: values.prune,
     skipInvalid: values['skip-invalid'],
+    trustRosterAttributes: values['trust-roster-attributes'],
+    replaceKeys: values['replace-keys'],
   });
   collectGarbage();
   const digest = writePlan(plan, values.out, ctx.output.json ? ctx.output : null);

@@ -28,11 +28,19 @@ export async function revokeCommand(ctx: CliContext, args: string[]): Promise<nu
   }
   if (uids.length === 0) throw new AppError('RAC_USAGE', 'usage: rac revoke <uid…> | --file <list> [--json]');
   await using services = ctx.services();
-  const report = await revokeAccess(services, uids, ctx.signal);
+  const report = await revokeAccess(services, uids, { signal: ctx.signal });
   const { output } = ctx;
   if (output.json) output.document(report);
   else {
     for (const line of renderApplyReport(report.apply)) output.text(line);
+    for (const h of report.hosts) {
+      const removed = h.report?.removed.length ?? 0;
+      output.text(
+        h.status === 'applied'
+          ? `  ${h.name}: ${removed > 0 ? `access removed (${removed})` : 'had no access'}${h.failed.length > 0 ? `, ${h.failed.length} failed` : ''}`
+          : `  ${h.name}: NOT reached — ${h.error}`,
+      );
+    }
     for (const d of report.disconnected) {
       const n = d.disconnected.reduce((sum, x) => sum + x.sessions, 0);
       if (n > 0 || d.failed.length > 0)
@@ -50,6 +58,7 @@ export async function revokeCommand(ctx: CliContext, args: string[]): Promise<nu
       output.text(`NOT verified after ${(report.latencyMs / 1000).toFixed(2)} s:`);
       for (const s of sessions) output.text(`  live session of ${s.uid} on ${s.gateway} (${s.id})`);
       for (const g of grants) output.text(`  ${g.uid} still has access on ${g.gateway}`);
+      for (const uid of report.remaining.groups) output.text(`  ${uid} is still in a tier group of the directory`);
       for (const u of unreachable) output.text(`  ${u} could not be checked`);
       output.text('Run rac revoke again once the hosts are reachable.');
     }

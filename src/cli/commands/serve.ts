@@ -3,6 +3,8 @@ import { AppError, ExitCode } from '../../core/errors.ts';
 import { buildApp } from '../../http/app.ts';
 import { createMetrics } from '../../metrics/registry.ts';
 import { type Collector, createCollector } from '../../services/collector.ts';
+import type { ServiceDeps } from '../../services/deps.ts';
+import { expireGrants } from '../../services/expire-grants.ts';
 import type { CliContext } from '../context.ts';
 
 /** `rac serve`: the session collector and /metrics (design §4.4–4.5), until SIGINT or SIGTERM. */
@@ -34,6 +36,9 @@ export async function serveCommand(ctx: CliContext, args: string[]): Promise<num
   const address = app.server.address();
   const shown = typeof address === 'object' && address !== null ? `${address.address}:${address.port}` : listen;
   collector.start();
+  const expiry = startExpirySchedule(services, config.expiry.interval_minutes * 60_000, (line) =>
+    ctx.output.note(line),
+  );
   ctx.output.note(
     `rac serve: /metrics, /healthz, /readyz on http://${shown}; polling ${services.gateways.length} hosts every ${config.collector.interval_seconds}s`,
   );
@@ -43,8 +48,47 @@ export async function serveCommand(ctx: CliContext, args: string[]): Promise<num
     ctx.signal.addEventListener('abort', stop, { once: true });
   });
   ctx.output.note('rac serve: stopping');
+  await expiry.stop();
   await collector.stop();
   await app.close();
   await services.close();
   return ExitCode.ok;
+}
+
+/**
+ * Revokes expired grants every `intervalMs` (and once at start), one run at a time. A failed run
+ * is logged and tried again at the next tick.
+ */
+export function startExpirySchedule(
+  deps: ServiceDeps,
+  intervalMs: number,
+  note: (line: string) => void,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  const tick = () => {
+    if (running !== null) return;
+    running = expireGrants(deps)
+      .then((report) => {
+        if (report.due.length > 0)
+          note(
+            `rac serve: expired ${report.due.length} grant(s): ${report.due.map((d) => d.uid).join(', ')}${report.revocation?.verified === false ? ' (NOT verified)' : ''}`,
+          );
+      })
+      .catch((err: unknown) => {
+        deps.logger.error({ err }, 'expiry run failed');
+        note(`rac serve: expiry run failed: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        running = null;
+      });
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

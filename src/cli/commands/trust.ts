@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
-import { scanHostKey } from '../../adapters/ssh/ssh-shell.ts';
-import { loadConfig } from '../../config/load.ts';
+import { parseHostKeyPin, scanHostKey } from '../../adapters/ssh/ssh-shell.ts';
+import { openStore } from '../../adapters/store/sqlite-store.ts';
+import { loadConfig, resolveFrom } from '../../config/load.ts';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import { sshKeyId } from '../../core/ssh-key-id.ts';
 import type { CliContext } from '../context.ts';
@@ -16,11 +17,12 @@ import type { CliContext } from '../context.ts';
 export async function trustCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { yes: { type: 'boolean', short: 'y', default: false } },
+    options: { yes: { type: 'boolean', short: 'y', default: false }, replace: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length !== 1) throw new AppError('RAC_USAGE', 'usage: rac trust <gateway> [--yes]');
+  if (positionals.length !== 1)
+    throw new AppError('RAC_USAGE', 'usage: rac trust <gateway> [--yes] [--replace <old fingerprint>]');
   const name = positionals[0] as string;
   const loaded = loadConfig({ path: ctx.configPath, cwd: ctx.cwd, allowUnpinned: [name] });
   const index = loaded.config.gateways.findIndex((g) => g.name === name);
@@ -38,10 +40,20 @@ export async function trustCommand(ctx: CliContext, args: string[]): Promise<num
     if (output.json) output.document({ gateway: name, fingerprint: seen.fingerprint, recorded: false, pinned: true });
     return ExitCode.ok;
   }
-  if (pinned !== undefined)
-    output.note(
-      `WARNING: this differs from the pinned key (${pinned.slice(0, 60)}…). Replace it only if the host was rebuilt.`,
-    );
+  let replaced: string | null = null;
+  if (pinned !== undefined) {
+    // A changed host key is what a man in the middle looks like: never replaced on a yes alone.
+    const old = parseHostKeyPin(pinned, name).fingerprint;
+    if (values.replace !== old) {
+      throw new AppError(
+        'RAC_SSH_HOST_KEY_CHANGED',
+        `${name} offers ${seen.fingerprint}, not the pinned ${old}. If the host was rebuilt and you checked the new key on the host itself, run: rac trust ${name} --replace ${old}`,
+        { details: { gateway: name, pinned: old, offered: seen.fingerprint } },
+      );
+    }
+    replaced = old;
+    output.note(`Replacing the pinned key ${old} of ${name}.`);
+  }
   if (!values.yes) {
     if (!ctx.stdinIsTTY)
       throw new AppError(
@@ -57,6 +69,16 @@ export async function trustCommand(ctx: CliContext, args: string[]): Promise<num
   const doc = parseDocument(readFileSync(loaded.path, 'utf8'));
   doc.setIn(['gateways', index, 'ssh', 'host_key'], sshKeyId(seen.keyLine));
   writeFileSync(loaded.path, doc.toString());
+  const store = openStore(resolveFrom(loaded.baseDir, loaded.config.store));
+  try {
+    store.audit({
+      action: replaced === null ? 'host-key.trust' : 'host-key.replace',
+      actor: ctx.env.actor,
+      detail: { gateway: name, fingerprint: seen.fingerprint, ...(replaced === null ? {} : { replaced }) },
+    });
+  } finally {
+    store.close();
+  }
   output.note(`Recorded the host key of ${name} in ${loaded.path}.`);
   if (output.json) output.document({ gateway: name, fingerprint: seen.fingerprint, recorded: true, pinned: true });
   return ExitCode.ok;

@@ -21,6 +21,8 @@ export interface Target {
   readonly decidedBy: string;
   readonly setSshKeys: readonly string[] | null;
   readonly expires: string | null;
+  /** The end date rac has on record for this person's grant (undefined: not known, not compared). */
+  readonly recordedExpires?: string | null;
 }
 
 export interface BuildPlanInput {
@@ -61,7 +63,9 @@ export function buildPlan(input: BuildPlanInput): Plan {
     const add = wanted.filter((t) => !observed.includes(t));
     const remove = observed.filter((t) => !wanted.includes(t));
     const keysChange = target.setSshKeys !== null && !sameSshKeys(target.setSshKeys, target.person.sshPublicKeys);
-    const action = classify(from, target.to, add.length + remove.length > 0 || keysChange);
+    const expiresChange =
+      target.recordedExpires !== undefined && target.to !== null && target.expires !== target.recordedExpires;
+    const action = classify(from, target.to, add.length + remove.length > 0 || keysChange || expiresChange);
     for (const t of add) groups[t].add.push(target.person.uid);
     for (const t of remove) groups[t].remove.push(target.person.uid);
     if (keysChange) sshKeys.push(target.person.uid);

@@ -1,18 +1,27 @@
-import { firstRdnValue, normalizeDn } from '../dn.ts';
 import { compilePolicy, decideTier, type Policy } from '../policy.ts';
 import type { RosterPerson, RosterProblem } from '../roster/validate-roster.ts';
-import { TIERS, type Tier } from '../tiers.ts';
+import { sshKeyId } from '../ssh-key-id.ts';
 import type { Target } from './build-plan.ts';
-import type { DirectoryPerson, ObservedMemberships, PlanProblem } from './plan.ts';
+import type { DirectoryPerson, PlanProblem } from './plan.ts';
+import type { ResolvedPeople } from './resolve-people.ts';
 
 export interface RosterTargets {
   readonly targets: Target[];
   readonly problems: PlanProblem[];
+  /** People whose roster department/title differ from the directory's and were used (trusted). */
+  readonly trustedRosterAttributes: ReadonlyArray<{
+    uid: string;
+    field: 'department' | 'title';
+    roster: string;
+    directory: string | null;
+  }>;
 }
 
 /**
- * Roster rows → desired tiers. Roster values win over the directory's for department and
- * title (HR's export is newer); the policy decides the tier and caps what the roster may ask.
+ * Roster rows → desired tiers. The policy matches the DIRECTORY's department and title: a
+ * roster value that contradicts the directory is a row error naming both, unless
+ * `trustRosterAttributes` (then it is used, and listed for the audit log). A roster key is added
+ * to the person's directory keys, or replaces them all with `replaceKeys`.
  */
 export function decideRosterTargets(input: {
   people: readonly RosterPerson[];
@@ -20,7 +29,12 @@ export function decideRosterTargets(input: {
   directoryPeople: ReadonlyMap<string, DirectoryPerson>;
   policy: Policy;
   usersBase: string;
+  trustRosterAttributes?: boolean;
+  replaceKeys?: boolean;
+  /** For messages: where the directory's department and title come from. */
+  attributeNames?: { readonly department: string; readonly title: string };
 }): RosterTargets {
+  const trusted: Array<{ uid: string; field: 'department' | 'title'; roster: string; directory: string | null }> = [];
   const problems: PlanProblem[] = input.rosterProblems.map((p) => ({
     line: p.line,
     column: p.column,
@@ -44,9 +58,35 @@ export function decideRosterTargets(input: {
       });
       continue;
     }
+    let conflict = false;
+    const attributes: Record<'department' | 'title', string | null> = {
+      department: person.department,
+      title: person.title,
+    };
+    for (const field of ['department', 'title'] as const) {
+      const fromRoster = row[field];
+      const fromDirectory = person[field];
+      if (fromRoster === null || sameText(fromRoster, fromDirectory)) continue;
+      if (input.trustRosterAttributes === true) {
+        attributes[field] = fromRoster;
+        trusted.push({ uid: row.uid, field, roster: fromRoster, directory: fromDirectory });
+        continue;
+      }
+      conflict = true;
+      const where = input.attributeNames?.[field] ?? field;
+      problems.push({
+        line: row.line,
+        column: field,
+        uid: row.uid,
+        code: 'RAC_ROSTER_ATTRIBUTE_CONFLICT',
+        reason: `${field} ${JSON.stringify(fromRoster)} contradicts the directory's ${fromDirectory === null ? `empty ${where}` : `${JSON.stringify(fromDirectory)} (${where})`}; the directory decides (--trust-roster-attributes uses the roster's, audited)`,
+        value: fromRoster,
+      });
+    }
+    if (conflict) continue;
     const decision = decideTier(
       input.policy,
-      { department: row.department ?? person.department, title: row.title ?? person.title, requested: row.tier },
+      { department: attributes.department, title: attributes.title, requested: row.tier },
       compiled,
     );
     if (!decision.ok) {
@@ -76,30 +116,35 @@ export function decideRosterTargets(input: {
       line: row.line,
       to: decision.tier,
       decidedBy: decision.decidedBy,
-      setSshKeys: row.sshKey === null ? null : [row.sshKey],
+      setSshKeys: keysFor(row.sshKey, person.sshPublicKeys, input.replaceKeys === true),
       expires: row.expires,
     });
   }
-  return { targets, problems };
+  return { targets, problems, trustedRosterAttributes: trusted };
+}
+
+/** The sshPublicKey values to write for a roster key: added to the person's others, or replacing them. */
+function keysFor(rosterKey: string | null, current: readonly string[], replace: boolean): string[] | null {
+  if (rosterKey === null) return null;
+  if (replace) return [rosterKey];
+  const id = sshKeyId(rosterKey);
+  if (current.some((k) => sshKeyId(k) === id)) return null;
+  return [...current, rosterKey];
+}
+
+function sameText(a: string, b: string | null): boolean {
+  return b !== null && a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
 /**
- * People in a tier group whom no target names: with `--prune` they are revoked. Their uid is
- * read from the DN; members outside the users base (placeholders, services) are never touched.
+ * People in a tier group whom no target names: with `--prune` they are revoked. Their uid is the
+ * one their entry holds; members outside the users base (placeholders, services) are never touched.
  */
 export function pruneTargets(input: {
-  memberships: ObservedMemberships;
+  people: ResolvedPeople;
   named: ReadonlySet<string>;
-  usersBase: string;
 }): Array<{ uid: string; dn: string }> {
-  const base = normalizeDn(input.usersBase);
-  const out = new Map<string, { uid: string; dn: string }>();
-  for (const tier of TIERS as readonly Tier[]) {
-    for (const dn of input.memberships[tier]) {
-      if (!dn.endsWith(`,${base}`) || out.has(dn)) continue;
-      const uid = firstRdnValue(dn, 'uid');
-      if (uid !== null && !input.named.has(uid)) out.set(dn, { uid, dn });
-    }
-  }
-  return [...out.values()];
+  const out: Array<{ uid: string; dn: string }> = [];
+  for (const [uid, dn] of input.people.dns) if (!input.named.has(uid)) out.push({ uid, dn });
+  return out;
 }

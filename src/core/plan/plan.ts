@@ -59,6 +59,13 @@ export interface Plan {
     readonly encoding: string | null;
     /** For rollback plans: the batch being restored. */
     readonly rollbackOf: string | null;
+    /** Roster departments/titles used although the directory says otherwise (--trust-roster-attributes). */
+    readonly trustedRosterAttributes?: ReadonlyArray<{
+      readonly uid: string;
+      readonly field: 'department' | 'title';
+      readonly roster: string;
+      readonly directory: string | null;
+    }>;
   };
   readonly directory: { readonly url: string; readonly groups: Readonly<Record<Tier, string>> };
   readonly observed: { readonly at: string; readonly fingerprint: string };
@@ -73,5 +80,7 @@ export interface Plan {
   readonly capacity: CapacityVerdict;
   readonly problems: readonly PlanProblem[];
   readonly warnings: readonly string[];
+  /** People whose access ends within 7 days (after this plan), soonest first. */
+  readonly expiring?: ReadonlyArray<{ readonly uid: string; readonly tier: Tier | null; readonly expires: string }>;
   readonly summary: Readonly<Record<PlanAction | 'rejected' | 'changes', number>>;
 }

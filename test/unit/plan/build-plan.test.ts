@@ -6,6 +6,7 @@ import { normalizeDn } from '../../../src/core/dn.ts';
 import { buildPlan, recheckCapacity, type Target } from '../../../src/core/plan/build-plan.ts';
 import { decideRosterTargets, pruneTargets } from '../../../src/core/plan/decide-targets.ts';
 import type { DirectoryPerson, ObservedMemberships } from '../../../src/core/plan/plan.ts';
+import { resolvePeople } from '../../../src/core/plan/resolve-people.ts';
 import type { RosterPerson } from '../../../src/core/roster/validate-roster.ts';
 import type { Tier } from '../../../src/core/tiers.ts';
 
@@ -134,21 +135,21 @@ describe('buildPlan', () => {
   });
 });
 
-describe('decideRosterTargets', () => {
-  const policy = parsePolicy(EXAMPLE_POLICY);
-  const row = (uid: string, extra: Partial<RosterPerson> = {}): RosterPerson => ({
-    line: 2,
-    uid,
-    name: null,
-    email: null,
-    department: null,
-    title: null,
-    tier: null,
-    sshKey: null,
-    expires: null,
-    ...extra,
-  });
+const policy = parsePolicy(EXAMPLE_POLICY);
+const row = (uid: string, extra: Partial<RosterPerson> = {}): RosterPerson => ({
+  line: 2,
+  uid,
+  name: null,
+  email: null,
+  department: null,
+  title: null,
+  tier: null,
+  sshKey: null,
+  expires: null,
+  ...extra,
+});
 
+describe('decideRosterTargets', () => {
   it('reports people unknown to the directory with line and column', () => {
     const r = decideRosterTargets({
       people: [row('ghost', { line: 7 })],
@@ -180,7 +181,7 @@ describe('decideRosterTargets', () => {
     const r = decideRosterTargets({
       people: [row('ops', { department: '技术中心', title: '运维工程师', line: 4 })],
       rosterProblems: [],
-      directoryPeople: new Map([['ops', person('ops')]]),
+      directoryPeople: new Map([['ops', person('ops', { department: '技术中心', title: '运维工程师' })]]),
       policy,
       usersBase: BASE,
     });
@@ -193,7 +194,7 @@ describe('decideRosterTargets', () => {
     const r = decideRosterTargets({
       people: [row('cs', { department: '客服中心', tier: 'vpn-bastion', sshKey: KEY, line: 3 })],
       rosterProblems: [],
-      directoryPeople: new Map([['cs', person('cs')]]),
+      directoryPeople: new Map([['cs', person('cs', { department: '客服中心' })]]),
       policy,
       usersBase: BASE,
     });
@@ -203,13 +204,92 @@ describe('decideRosterTargets', () => {
   });
 });
 
-describe('pruneTargets', () => {
-  it('names people in tier groups who are not in the roster, never placeholders', () => {
-    const extra = pruneTargets({
-      memberships: members({ public: ['a', 'b'], vpn: ['b', 'c'] }),
-      named: new Set(['a']),
+describe('the directory decides, not the roster', () => {
+  const agent = person('agent', { department: '客服中心', title: '客服专员' });
+  const rewritten = row('agent', { department: '技术中心', title: '运维工程师', sshKey: KEY, line: 5 });
+
+  it('refuses a roster department that contradicts the directory, naming both values', () => {
+    const r = decideRosterTargets({
+      people: [rewritten],
+      rosterProblems: [],
+      directoryPeople: new Map([['agent', agent]]),
+      policy,
+      usersBase: BASE,
+      attributeNames: { department: 'departmentNumber/ou', title: 'title' },
+    });
+    expect(r.targets).toEqual([]);
+    expect(r.problems.map((p) => [p.line, p.column, p.code])).toEqual([
+      [5, 'department', 'RAC_ROSTER_ATTRIBUTE_CONFLICT'],
+      [5, 'title', 'RAC_ROSTER_ATTRIBUTE_CONFLICT'],
+    ]);
+    expect(r.problems[0]?.reason).toContain('"技术中心"');
+    expect(r.problems[0]?.reason).toContain('"客服中心" (departmentNumber/ou)');
+  });
+
+  it('matches policy on the directory’s values when the roster agrees or is silent', () => {
+    const r = decideRosterTargets({
+      people: [row('agent', { department: ' 客服中心 ', line: 5 })],
+      rosterProblems: [],
+      directoryPeople: new Map([['agent', agent]]),
+      policy,
       usersBase: BASE,
     });
+    expect(r.problems).toEqual([]);
+    expect(r.targets[0]).toMatchObject({ to: 'public', decidedBy: 'rule customer-service' });
+  });
+
+  it('uses the roster’s values with trustRosterAttributes and lists them for the audit', () => {
+    const r = decideRosterTargets({
+      people: [rewritten],
+      rosterProblems: [],
+      directoryPeople: new Map([['agent', agent]]),
+      policy,
+      usersBase: BASE,
+      trustRosterAttributes: true,
+    });
+    expect(r.problems).toEqual([]);
+    expect(r.targets[0]).toMatchObject({ to: 'vpn-bastion', decidedBy: 'rule tech-centre-ops' });
+    expect(r.trustedRosterAttributes).toEqual([
+      { uid: 'agent', field: 'department', roster: '技术中心', directory: '客服中心' },
+      { uid: 'agent', field: 'title', roster: '运维工程师', directory: '客服专员' },
+    ]);
+  });
+});
+
+describe('roster keys', () => {
+  const OTHER = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDm4ifqTxh5cKJJYtYJbnQXnB1xJwMvvZ+oS/6tNEkr4 other@system';
+  const ops = person('ops', { department: '技术中心', title: '运维工程师', sshPublicKeys: [OTHER] });
+  const decide = (replaceKeys: boolean, sshKey = KEY) =>
+    decideRosterTargets({
+      people: [row('ops', { sshKey })],
+      rosterProblems: [],
+      directoryPeople: new Map([['ops', ops]]),
+      policy,
+      usersBase: BASE,
+      replaceKeys,
+    });
+
+  it('adds the roster key to the keys other systems put in the directory', () => {
+    expect(decide(false).targets[0]?.setSshKeys).toEqual([OTHER, KEY]);
+  });
+
+  it('replaces every directory key with replaceKeys', () => {
+    expect(decide(true).targets[0]?.setSshKeys).toEqual([KEY]);
+  });
+
+  it('changes nothing when the directory has the key already (whatever its comment)', () => {
+    expect(decide(false, `${OTHER.split(' ').slice(0, 2).join(' ')} laptop`).targets[0]?.setSshKeys).toBeNull();
+  });
+});
+
+describe('pruneTargets', () => {
+  it('names people in tier groups who are not in the roster, never placeholders', () => {
+    const memberships = members({ public: ['a', 'b'], vpn: ['b', 'c'] });
+    const entries = new Map(
+      ['a', 'b', 'c'].map((uid) => [normalizeDn(dnOf(uid)), { dn: dnOf(uid), uids: [uid], sshPublicKeys: [] }]),
+    );
+    const people = resolvePeople({ memberships, entries, usersBase: BASE, uidAttribute: 'uid' });
+    const extra = pruneTargets({ people, named: new Set(['a']) });
     expect(extra.map((e) => e.uid).sort()).toEqual(['b', 'c']);
   });
 });

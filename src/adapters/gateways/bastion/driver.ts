@@ -7,7 +7,9 @@ import {
 } from '../../../core/bastion/account-script.ts';
 import { parseBastionSessions } from '../../../core/bastion/parse-sessions.ts';
 import { AppError } from '../../../core/errors.ts';
+import { parseSshPublicKey } from '../../../core/roster/ssh-public-key.ts';
 import { sameSshKeys } from '../../../core/ssh-key-id.ts';
+import { UID_PATTERN } from '../../../core/uid.ts';
 import type { GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
 
 export interface BastionDriverOptions {
@@ -64,8 +66,15 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       const added: string[] = [];
       const changed: string[] = [];
       const removed: string[] = [];
+      const refused: Array<{ uid: string; error: string }> = [];
       for (const grant of desired.values()) {
         const keys = grant.keys ?? [];
+        // One person's unusable value fails that person only; their account stays as it is.
+        const problem = accountProblem(grant.uid, keys);
+        if (problem !== null) {
+          refused.push({ uid: grant.uid, error: problem });
+          continue;
+        }
         const current = accounts.get(grant.uid);
         if (current === undefined) added.push(grant.uid);
         else if (current.locked || !sameSshKeys(current.keys, keys)) changed.push(grant.uid);
@@ -74,20 +83,24 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       }
       for (const account of accounts.values()) {
         if (desired.has(account.uid) || account.locked) continue;
+        if (!UID_PATTERN.test(account.uid)) continue;
         removed.push(account.uid);
         manifest.push({ uid: account.uid, state: 'locked', keys: [] });
       }
-      const unchanged = desired.size - added.length - changed.length;
-      if (manifest.length === 0) return { added, changed, removed, unchanged, failed: [], wrote: false };
+      const unchanged = desired.size - added.length - changed.length - refused.length;
+      if (manifest.length === 0) return { added, changed, removed, unchanged, failed: refused, wrote: false };
       const result = await shell.exec(BASTION_ARGV, {
         stdin: renderAccountManifest(manifest),
         signal,
         timeoutMs,
       });
       const report = parseAccountReport(result.stdout.toString('utf8'));
-      const failed = report
-        .filter((r) => r.status === 'conflict' || r.status === 'error')
-        .map((r) => ({ uid: r.uid, error: `${r.status}: ${r.detail}` }));
+      const failed = [
+        ...refused,
+        ...report
+          .filter((r) => r.status === 'conflict' || r.status === 'error')
+          .map((r) => ({ uid: r.uid, error: `${r.status}: ${r.detail}` })),
+      ];
       const reported = new Set(report.map((r) => r.uid));
       for (const m of manifest) {
         if (!reported.has(m.uid))
@@ -135,4 +148,14 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       await shell.close();
     },
   };
+}
+
+/** Why an account cannot be written (a uid that is no account name, a key that is not a plain key), or null. */
+function accountProblem(uid: string, keys: readonly string[]): string | null {
+  if (!UID_PATTERN.test(uid)) return `'${uid.slice(0, 40)}' cannot be an account name`;
+  for (const [i, key] of keys.entries()) {
+    const parsed = parseSshPublicKey(key);
+    if (!parsed.ok) return `key ${i + 1} ${parsed.reason}`;
+  }
+  return null;
 }

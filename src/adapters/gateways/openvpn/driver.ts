@@ -118,9 +118,19 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
       const textByName = new Map(files.map((f) => [f.name, f.text]));
       const added: string[] = [];
       const changed: string[] = [];
+      const failed: Array<{ uid: string; error: string }> = [];
       const wanted = new Map<string, string>();
       for (const grant of desired.values()) {
-        const text = render(grant);
+        let text: string;
+        try {
+          text = render(grant);
+        } catch (err) {
+          // One person's value fails that person only; whatever the host has for them stays.
+          failed.push({ uid: grant.uid, error: (err as Error).message });
+          const current = textByName.get(grant.uid);
+          if (current !== undefined) wanted.set(grant.uid, current);
+          continue;
+        }
         wanted.set(grant.uid, text);
         const current = textByName.get(grant.uid);
         if (current === undefined) added.push(grant.uid);
@@ -129,7 +139,7 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
       const removed = files.map((f) => f.name).filter((n) => !wanted.has(n));
       const unchanged = wanted.size - added.length - changed.length;
       if (added.length + changed.length + removed.length === 0) {
-        return { added, changed, removed, unchanged, failed: [], wrote: false };
+        return { added, changed, removed, unchanged, failed, wrote: false };
       }
       const tar = writeTar(
         [...wanted].map(([uid, text]) => ({ name: uid, mode: 0o644, content: new TextEncoder().encode(text) })),
@@ -145,7 +155,7 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
           `${name}: swapping ${openvpn.ccd_dir} failed (exit ${result.code}): ${result.stderr.trim()}`,
         );
       }
-      return { added, changed, removed, unchanged, failed: [], wrote: true };
+      return { added, changed, removed, unchanged, failed, wrote: true };
     },
 
     async listSessions(signal) {
