@@ -10,8 +10,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Attribute, Change } from 'ldapts';
 import { sshLogin } from '../infra/local/bastion-host.ts';
 import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
+import { asDirectoryRoot } from '../infra/local/ldap-root.ts';
 import { memberUids } from '../infra/local/ldapsearch.ts';
 import { freePort, startPrometheus } from '../infra/local/prometheus.ts';
 import { generateOpensshPublicKey } from '../infra/local/ssh-keys.ts';
@@ -34,9 +36,13 @@ async function rac(
   workspace: string,
   args: string[],
   env: Record<string, string> = {},
+  wrap: readonly string[] = [],
 ): Promise<{ code: number; stdout: string }> {
-  console.log(bold(`$ rac ${args.join(' ')}`));
-  const result = await runRac(workspace, args, { env: { RAC_ACTOR: 'it:demo', RAC_NO_PROGRESS: '1', ...env } });
+  console.log(bold(`$ ${wrap.length > 0 ? `${wrap.join(' ')} ` : ''}rac ${args.join(' ')}`));
+  const result = await runRac(workspace, args, {
+    env: { RAC_ACTOR: 'it:demo', RAC_NO_PROGRESS: '1', ...env },
+    wrap,
+  });
   process.stdout.write(result.stdout);
   process.stdout.write(result.stderr);
   console.log(`(exit ${result.code})`);
@@ -220,7 +226,16 @@ nobody.here,无此人,,,,,2020-01-01
   step('14. A saved plan is stale once the directory moved under it (exit 7)');
   await rac(workspace, ['plan', 'day1.csv', '--out', 'old.plan.json']);
   const victim = finance[0] as CompanyPerson;
-  step(`15. rac revoke ${victim.uid} while connected: group, CCD files, session — killed and verified`);
+  step(`15. Another system writes a key with a forced command for ${ops.uid}: nobody else is held up by it`);
+  const poisoned = `command="/bin/sh -c id" ${readFileSync(`${keyFile}.pub`, 'utf8').trim()}`;
+  await asDirectoryRoot(directory, (c) =>
+    c.modify(
+      directory.dnOf(ops.uid),
+      new Change({ operation: 'add', modification: new Attribute({ type: 'sshPublicKey', values: [poisoned] }) }),
+    ),
+  );
+  console.log(`  ${ops.uid} now has in the directory: ${poisoned.slice(0, 60)}…`);
+  step(`16. rac revoke ${victim.uid} while connected: group, CCD files, session — killed and verified`);
   expectCode((await rac(workspace, ['revoke', victim.uid])).code, 0, 'rac revoke');
   const exited = await (clients[0] as VpnClient).waitForExit(5_000);
   console.log(
@@ -238,7 +253,15 @@ nobody.here,无此人,,,,,2020-01-01
   await retry.stop();
   expectCode((await rac(workspace, ['apply', 'old.plan.json'])).code, 7, 'apply of a stale plan');
 
-  step('16. Drift: someone adds a CCD file by hand on gw-1; rac drift finds it, --fix removes it');
+  const bastionKeys = readFileSync(join(stack.bastions[0]?.homeDir as string, ops.uid, '.ssh/authorized_keys'), 'utf8');
+  console.log(
+    `  ${ops.uid}'s authorized_keys on bastion-1 ${bastionKeys.includes('command=') ? 'HAS the forced command' : 'never got the forced command'}`,
+  );
+  expectThat(!bastionKeys.includes('command='), 'the poisoned key to reach no host');
+
+  step(
+    '17. Drift: someone adds a CCD file by hand on gw-1; rac drift finds it (and the unusable key), --fix removes it',
+  );
   const gw = stack.gateways[0];
   execFileSync('ip', [
     'netns',
@@ -251,8 +274,23 @@ nobody.here,无此人,,,,,2020-01-01
   expectCode((await rac(workspace, ['drift'])).code, 5, 'rac drift');
   expectCode((await rac(workspace, ['drift', '--fix'])).code, 0, 'rac drift --fix');
 
+  step('18. Contractors with an end date: access ends at the end of their last day, by rac expire');
+  const contractors = company.filter((p) => p.department === '行政部').slice(0, 3);
+  const lastDay = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+  writeFileSync(
+    join(workspace, 'contractors.csv'),
+    rosterFor(contractors, () => ({ tier: 'vpn', expires: lastDay })),
+  );
+  expectCode((await rac(workspace, ['apply', 'contractors.csv', '--yes'])).code, 0, 'apply of the contractors');
+  expectCode((await rac(workspace, ['expire', '--dry-run'])).code, 0, 'rac expire --dry-run');
+  const weekLater = new Date(Date.now() + 7 * 86_400_000).toISOString().replace('T', ' ').slice(0, 19);
+  console.log(`  … a week later (${weekLater} UTC; faketime moves the clock of this one rac process):`);
+  const expired = await rac(workspace, ['expire'], {}, ['faketime', weekLater]);
+  expectCode(expired.code, 0, 'rac expire a week later');
+  expectThat(expired.stdout.includes('Revoked and verified'), 'the expired contractors to be revoked and verified');
+
   step(
-    `17. rac rollback of day one refuses ${victim.uid} (changed since by the revocation) and restores the rest everywhere`,
+    `19. rac rollback of day one refuses ${victim.uid} (changed since by the revocation) and restores the rest everywhere`,
   );
   const rollback = await rac(workspace, ['rollback', batch, '--yes']);
   expectCode(rollback.code, 5, 'rac rollback');

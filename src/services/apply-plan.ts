@@ -229,7 +229,7 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
       x.failed.filter((f) => !inBatch.has(f.uid)).map((f) => ({ system: x.name, uid: f.uid, error: f.error })),
     );
     if (unusable.length > 0) {
-      bLog.warn({ unusable: unusable.length }, 'people outside the batch have directory data a host cannot use');
+      bLog.info({ unusable: unusable.length }, 'people outside the batch have directory data a host cannot use');
       store.audit({
         action: 'directory.unusable',
         actor,

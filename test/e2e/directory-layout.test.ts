@@ -110,7 +110,10 @@ describe('a cn= directory layout with nested OUs, on the real stack', () => {
   });
 
   it('prunes people in the groups whom the roster no longer names, by their entries’ uids', async () => {
-    writeFileSync(join(dir, 'rest.csv'), rosterFor(vpn.slice(1), () => ({ tier: 'vpn' })));
+    writeFileSync(
+      join(dir, 'rest.csv'),
+      rosterFor(vpn.slice(1), () => ({ tier: 'vpn' })),
+    );
     const out = await rac(['plan', 'rest.csv', '--prune', '--json']);
     expect(out.code, out.stderr).toBe(0);
     const plan = out.json<{ people: Array<{ uid: string; action: string }> }>();

@@ -44,7 +44,10 @@ describe('revocation during a running 5000-person apply', () => {
     dir = mkdtempSync(join(tmpdir(), 'rac-revrun-'));
     writeFileSync(join(dir, 'rac.yaml'), stack.config({ targetSessions: 10_000, ratedSessions: 10_000 }));
     writeFileSync(join(dir, 'policy.yaml'), POLICY);
-    writeFileSync(join(dir, 'everyone.csv'), rosterFor(company, () => ({ tier: 'vpn' })));
+    writeFileSync(
+      join(dir, 'everyone.csv'),
+      rosterFor(company, () => ({ tier: 'vpn' })),
+    );
     // The victim already has the VPN (from before rac): put them on the gateway.
     expect((await rac(['drift', '--fix'])).code).toBe(0);
   }, 180_000);
@@ -97,7 +100,9 @@ describe('revocation during a running 5000-person apply', () => {
     const mine = report.people.find((p) => p.uid === victim.uid);
     // Either the batch reached the victim before the revocation (then the revocation undid it),
     // or it left them out: never a grant that outlives the revocation.
-    expect(mine?.outcome === 'failed' ? mine.error : 'applied before').toMatch(/revoked while this batch ran|applied before/);
+    expect(mine?.outcome === 'failed' ? mine.error : 'applied before').toMatch(
+      /revoked while this batch ran|applied before/,
+    );
 
     const dn = normalizeDn(stack.directory.dnOf(victim.uid));
     for (const tier of ['public', 'vpn', 'vpn-bastion'] as const)

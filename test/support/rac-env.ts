@@ -74,10 +74,11 @@ export async function startRacEnv(options: RacEnvOptions = {}): Promise<RacEnv> 
 export function runRac(
   cwd: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; stdin?: string } = {},
+  options: { env?: Record<string, string>; stdin?: string; wrap?: readonly string[] } = {},
 ): Promise<RacResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(RAC, [...args], {
+    const [command, ...argv] = [...(options.wrap ?? []), RAC, ...args] as [string, ...string[]];
+    const child = spawn(command, argv, {
       cwd,
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',

@@ -28,6 +28,17 @@ export async function driftCommand(ctx: CliContext, args: string[]): Promise<num
       if (items.length > 20) output.text(`  … ${items.length - 20} more (--json lists all)`);
     }
     for (const f of report.foreign) output.text(`${f.system}: not made by rac: ${f.artifact}`);
+    if (report.unusable.length > 0) {
+      output.text(
+        `unusable directory data (these people failed alone; repair the directory): ${report.unusable.length}`,
+      );
+      for (const u of report.unusable.slice(0, 20)) output.text(`  ${u.uid ?? u.dn}: ${u.reason}`);
+      if (report.unusable.length > 20) output.text(`  … ${report.unusable.length - 20} more (--json lists all)`);
+    }
+    for (const r of report.revokedInDirectory)
+      output.text(
+        `${r.uid}: revoked by rac (${r.reason}, ${r.revokedAt}) but back in a tier group of the directory; kept off every host until a batch grants them`,
+      );
     for (const u of report.unreachable) output.text(`${u.system}: could not be checked: ${u.error}`);
     if (report.fixed !== null) {
       for (const s of report.fixed)
