@@ -234,7 +234,13 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
         action: 'directory.unusable',
         actor,
         batchId: batch.id,
-        detail: { people: unusable.slice(0, 100), count: unusable.length },
+        detail: {
+          people: unusable.slice(0, 100),
+          count: unusable.length,
+          bySystem: Object.fromEntries(
+            [...new Set(unusable.map((u) => u.system))].map((x) => [x, unusable.filter((u) => u.system === x).length]),
+          ),
+        },
       });
     }
     const notOnSystems = new Map<string, string[]>();

@@ -666,10 +666,19 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
         h.failed += d.notApplied;
         hosts.set(d.system, h);
       }
+      const unusable = new Map<string, number>();
+      for (const r of db.prepare("SELECT detail FROM audit WHERE action = 'directory.unusable'").all() as {
+        detail: string;
+      }[]) {
+        const bySystem = (JSON.parse(r.detail) as { bySystem?: Record<string, number> }).bySystem ?? {};
+        for (const [system, n] of Object.entries(bySystem)) unusable.set(system, (unusable.get(system) ?? 0) + n);
+      }
       for (const [system, h] of hosts) {
         out.push({ system, operation: 'apply', result: 'ok', count: h.ok });
         out.push({ system, operation: 'apply', result: 'not_applied', count: h.failed });
       }
+      // People whose own directory data a host could not use: failed alone, once per apply run.
+      for (const [system, n] of unusable) out.push({ system, operation: 'apply', result: 'failed', count: n });
       return out;
     },
 
