@@ -105,11 +105,12 @@ export function createMetrics(
   new Gauge({
     name: 'remote_access_capacity_rated_sessions',
     help: 'Sessions each gateway is rated for.',
-    labelNames: ['gateway'],
+    // gateway_kind as on remote_access_sessions, so ratings sum per enforcer class.
+    labelNames: ['gateway', 'gateway_kind'],
     registers,
     collect() {
       this.reset();
-      for (const g of deps.config.gateways) this.set({ gateway: g.name }, g.rated_sessions);
+      for (const g of deps.config.gateways) this.set({ gateway: g.name, gateway_kind: g.kind }, g.rated_sessions);
     },
   });
 
