@@ -61,6 +61,7 @@ export function createMetrics(
       funnel: deps.store.funnel(deps.clock.now()),
       operations: deps.store.provisioningOperations(),
       revocations: deps.store.revocationSeconds(),
+      batches: deps.store.batchSeconds(),
     };
   };
   const view = () => {
@@ -254,9 +255,21 @@ export function createMetrics(
     },
   });
 
+  new Histogram({
+    name: 'remote_access_batch_duration_seconds',
+    help: 'How long each finished batch (apply, revoke, rollback) took, from creation to its last update.',
+    labelNames: ['mode', 'status'],
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers,
+    collect() {
+      this.reset();
+      for (const b of view().batches) this.observe({ mode: b.mode, status: b.status }, b.seconds);
+    },
+  });
+
   new Gauge({
     name: 'remote_access_onboarding_people',
-    help: 'The onboarding funnel: people granted, connected at least once, active in the last 24 h, by tier.',
+    help: 'The onboarding funnel: people granted, connected at least once, active in the last 24 h and 7 days, by tier.',
     labelNames: ['tier', 'stage'],
     registers,
     collect() {
@@ -265,6 +278,7 @@ export function createMetrics(
         this.set({ tier: t, stage: 'granted' }, stages[t].granted);
         this.set({ tier: t, stage: 'connected_once' }, stages[t].connectedOnce);
         this.set({ tier: t, stage: 'active_24h' }, stages[t].active24h);
+        this.set({ tier: t, stage: 'active_7d' }, stages[t].active7d);
       }
     },
   });
