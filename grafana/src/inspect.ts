@@ -220,3 +220,34 @@ export async function sdkFacts(): Promise<{ panelTypes: Set<string>; schemaVersi
   }
   return { panelTypes, schemaVersion: defaultDashboard().schemaVersion };
 }
+
+/** A variable's selection: All (its allValue), or the values picked. */
+export type Selection = 'all' | readonly string[];
+
+const escapeRegex = (v: string) => v.replace(/[\\^$*+?.()|[\]{}]/g, '\\$&');
+
+/**
+ * A query as Grafana sends it to Prometheus: `$var` / `${var}` / `[[var]]` replaced by the
+ * selection (All → the variable's allValue; several values → `(a|b)`, regex-escaped, as Grafana
+ * formats multi-value variables for PromQL), Grafana's own variables by `builtins`. A variable
+ * without a selection is an error, naming it.
+ */
+export function interpolate(
+  expr: string,
+  variables: readonly VariableJson[],
+  selection: Readonly<Record<string, Selection>>,
+  builtins: Readonly<Record<string, string>>,
+): string {
+  return expr.replace(/\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::\w+)?\]\]/g, (whole, a, b, c) => {
+    const name = (a ?? b ?? c) as string;
+    if (/^\d+$/.test(name)) return whole;
+    if (name in builtins) return builtins[name] as string;
+    const picked = selection[name];
+    const v = variables.find((x) => x.name === name);
+    if (picked === undefined || v === undefined) throw new Error(`no value for $${name} in ${expr}`);
+    if (picked === 'all')
+      return v.allValue ?? `(${(v.options ?? []).map((o) => escapeRegex(String(o.value))).join('|')})`;
+    if (picked.length === 1) return escapeRegex(picked[0] as string);
+    return `(${picked.map(escapeRegex).join('|')})`;
+  });
+}

@@ -9,6 +9,7 @@ import {
   alertNames,
   boardProblems,
   dataPanels,
+  interpolate,
   type PanelJson,
   panelQueries,
   sdkFacts,
@@ -285,5 +286,30 @@ describe('provisioning files', () => {
     };
     expect(dash.apiVersion).toBe(1);
     expect(dash.providers).toEqual([expect.objectContaining({ type: 'file' })]);
+  });
+});
+
+describe('interpolation as Grafana does it for PromQL', () => {
+  const variables = [
+    { name: 'tier', multi: true, includeAll: true, allValue: '.*' },
+    { name: 'gateway', multi: true, includeAll: true, allValue: '.*' },
+  ];
+  const expr =
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax, not a JS template
+    'sum(x{tier=~"$tier", gateway=~"${gateway}"}[$__rate_interval]) / label_replace(y, "a", "$1", "b", "(.+)")';
+
+  it('puts All, one value and several values in the shape Grafana sends', () => {
+    expect(interpolate(expr, variables, { tier: 'all', gateway: ['gw-1'] }, { __rate_interval: '1m' })).toBe(
+      'sum(x{tier=~".*", gateway=~"gw-1"}[1m]) / label_replace(y, "a", "$1", "b", "(.+)")',
+    );
+    expect(interpolate(expr, variables, { tier: ['vpn', 'vpn.x'], gateway: 'all' }, { __rate_interval: '1m' })).toBe(
+      'sum(x{tier=~"(vpn|vpn\\.x)", gateway=~".*"}[1m]) / label_replace(y, "a", "$1", "b", "(.+)")',
+    );
+  });
+
+  it('refuses a variable it has no value for', () => {
+    expect(() => interpolate(expr, variables, { tier: 'all' }, { __rate_interval: '1m' })).toThrow(
+      /no value for \$gateway/,
+    );
   });
 });
