@@ -147,28 +147,13 @@ export function capacityHome(site: SiteConfig): Board {
   );
   b.withPanel(
     panel(new Stat(), {
-      id: 4,
-      title: 'Topology verified',
-      description:
-        'Whether a passing capacity check covers the current gateway topology. Any expansion makes it unverified until the new topology is load-tested and recorded.',
-      unit: 'none',
-      w: 4,
-      h: 3,
-      queries: [prom('A', 'count(remote_access_capacity_verified_sessions) or on () vector(0)', 'verified', 'instant')],
-    })
-      .reduceOptions(LAST)
-      .mappings(valueText({ '0': { text: 'UNVERIFIED', color: 'red' }, '1': { text: 'Verified', color: 'green' } }))
-      .thresholds(steps(['red', null], ['green', 1])),
-  );
-  b.withPanel(
-    panel(new Stat(), {
       id: 5,
       title: 'Headroom',
       description:
         'Sessions left before the capacity limit (verified, else rated, else target). Red below 10%, orange below 20% of the target.',
       unit: 'none',
       w: 4,
-      h: 3,
+      h: 6,
       queries: [prom('A', 'remote_access:capacity_limit:sessions - remote_access:sessions:sum', 'headroom', 'instant')],
     })
       .reduceOptions(LAST)
@@ -178,13 +163,43 @@ export function capacityHome(site: SiteConfig): Board {
   );
   b.withPanel(
     panel(new Stat(), {
+      id: 7,
+      title: 'Time to exhaustion',
+      description:
+        'Time until live VPN sessions reach the capacity limit at the trend of the last hour (predict_linear on remote_access:sessions:sum). Capped at 7 days, which means not in sight. Red below 2 hours, orange below 8.',
+      unit: 's',
+      w: 4,
+      h: 6,
+      queries: [prom('A', TIME_TO_EXHAUSTION, 'time to limit', 'instant')],
+    })
+      .reduceOptions(LAST)
+      .thresholds(steps(['red', null], ['orange', 2 * 3600], ['green', 8 * 3600])),
+  );
+
+  b.withPanel(
+    panel(new Stat(), {
+      id: 4,
+      title: 'Topology verified',
+      description:
+        'Whether a passing capacity check covers the current gateway topology. Any expansion makes it unverified until the new topology is load-tested and recorded.',
+      unit: 'none',
+      w: 12,
+      h: 4,
+      queries: [prom('A', 'count(remote_access_capacity_verified_sessions) or on () vector(0)', 'verified', 'instant')],
+    })
+      .reduceOptions(LAST)
+      .mappings(valueText({ '0': { text: 'UNVERIFIED', color: 'red' }, '1': { text: 'Verified', color: 'green' } }))
+      .thresholds(steps(['red', null], ['green', 1])),
+  );
+  b.withPanel(
+    panel(new Stat(), {
       id: 6,
       title: 'Age of the capacity check',
       description:
         'Time since the passing capacity check of the current topology, and since the topology last changed. Orange after 30 days, red after 90: re-test periodically.',
       unit: 's',
-      w: 4,
-      h: 3,
+      w: 12,
+      h: 4,
       queries: [
         prom('A', 'time() - max(remote_access_capacity_verified_timestamp_seconds)', 'check', 'instant'),
         prom('B', 'time() - max(remote_access_capacity_topology_changed_timestamp_seconds)', 'topology', 'instant'),
@@ -193,21 +208,6 @@ export function capacityHome(site: SiteConfig): Board {
       .reduceOptions(LAST)
       .thresholds(steps(['green', null], ['orange', 30 * 86400], ['red', 90 * 86400])),
   );
-  b.withPanel(
-    panel(new Stat(), {
-      id: 7,
-      title: 'Time to exhaustion',
-      description:
-        'Time until live VPN sessions reach the capacity limit at the trend of the last hour (predict_linear on remote_access:sessions:sum). Capped at 7 days, which means not in sight. Red below 2 hours, orange below 8.',
-      unit: 's',
-      w: 4,
-      h: 3,
-      queries: [prom('A', TIME_TO_EXHAUSTION, 'time to limit', 'instant')],
-    })
-      .reduceOptions(LAST)
-      .thresholds(steps(['red', null], ['orange', 2 * 3600], ['green', 8 * 3600])),
-  );
-
   b.withRow(new RowBuilder('Sessions').id(101));
   b.withPanel(
     panel(new TimeSeries(), {
