@@ -254,6 +254,67 @@ describe('structure checks catch what they claim to (each on a broken copy of th
   });
 });
 
+describe('the remaining structure checks, each on a broken copy', () => {
+  const cases: Array<[string, (l: Dashboard[]) => void, string]> = [
+    [
+      'no title',
+      (l) => {
+        home(l).title = '';
+      },
+      'rac-capacity: no title',
+    ],
+    [
+      'no board tag',
+      (l) => {
+        home(l).tags = ['capacity'];
+      },
+      'rac-capacity: no "remote-access" tag: the links between boards would miss it',
+    ],
+    [
+      'no datasource variable',
+      (l) => {
+        home(l).templating.list = (home(l).templating.list ?? []).filter((v) => v.name !== 'datasource');
+      },
+      'rac-capacity: no datasource variable of type prometheus',
+    ],
+    [
+      'an annotation on another data source',
+      (l) => {
+        const a = home(l).annotations.list?.[0];
+        if (a) a.datasource = { type: 'prometheus', uid: 'other' };
+      },
+      'rac-capacity: annotation "Topology changes" does not use $datasource',
+    ],
+    [
+      'an annotation using an undefined variable',
+      (l) => {
+        const a = home(l).annotations.list?.[1];
+        if (a) (a as { expr?: string }).expr = 'max(x{site="$site"})';
+      },
+      'rac-capacity: annotation "Capacity checks" uses $site, which is not defined',
+    ],
+    [
+      'an empty expression',
+      (l) => {
+        const t = panelOf(home(l), 5).targets?.[0];
+        if (t) t.expr = '';
+      },
+      'rac-capacity: panel 5 "Headroom": query A has no expression',
+    ],
+    [
+      'a repeated refId',
+      (l) => {
+        const t = panelOf(home(l), 3).targets?.[1];
+        if (t) t.refId = 'A';
+      },
+      'rac-capacity: panel 3 "Capacity": query refId "A" missing or repeated',
+    ],
+  ];
+  it.each(cases)('%s', (_name, mutate, problem) => {
+    expect(problemsAfter(mutate)).toEqual([problem]);
+  });
+});
+
 describe('variable references', () => {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax, not a JS template
   it('finds $name, ${name}, ${name:format} and [[name]], and not capture groups like $1', () => {
