@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,11 +34,25 @@ export interface LocalPrometheus {
 
 /**
  * A private Prometheus on loopback with a fresh tsdb, scraping `target` every second and loading
- * the project's recording and alert rules.
+ * the project's recording and alert rules. `openMetrics` (OpenMetrics text with timestamps, ending
+ * in `# EOF`) is written into the tsdb as blocks before start, by promtool.
  */
-export async function startPrometheus(target: string): Promise<LocalPrometheus> {
+export async function startPrometheus(
+  target: string,
+  options: { openMetrics?: string } = {},
+): Promise<LocalPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'rac-prom-'));
   const port = await freePort();
+  if (options.openMetrics !== undefined) {
+    writeFileSync(join(dir, 'backfill.om'), options.openMetrics);
+    const loaded = spawnSync(
+      'promtool',
+      ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'backfill.om'), join(dir, 'data')],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    if (loaded.status !== 0)
+      throw new Error(`promtool could not load the OpenMetrics data:\n${loaded.stdout}${loaded.stderr}`);
+  }
   writeFileSync(
     join(dir, 'prometheus.yml'),
     `global: { scrape_interval: 1s, evaluation_interval: 1s }

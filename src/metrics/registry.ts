@@ -61,6 +61,7 @@ export function createMetrics(
       funnel: deps.store.funnel(deps.clock.now()),
       operations: deps.store.provisioningOperations(),
       revocations: deps.store.revocationSeconds(),
+      batches: deps.store.batchSeconds(),
     };
   };
   const view = () => {
@@ -105,11 +106,12 @@ export function createMetrics(
   new Gauge({
     name: 'remote_access_capacity_rated_sessions',
     help: 'Sessions each gateway is rated for.',
-    labelNames: ['gateway'],
+    // gateway_kind as on remote_access_sessions, so ratings sum per enforcer class.
+    labelNames: ['gateway', 'gateway_kind'],
     registers,
     collect() {
       this.reset();
-      for (const g of deps.config.gateways) this.set({ gateway: g.name }, g.rated_sessions);
+      for (const g of deps.config.gateways) this.set({ gateway: g.name, gateway_kind: g.kind }, g.rated_sessions);
     },
   });
 
@@ -253,9 +255,21 @@ export function createMetrics(
     },
   });
 
+  new Histogram({
+    name: 'remote_access_batch_duration_seconds',
+    help: 'How long each finished batch (apply, revoke, rollback) took, from creation to its last update.',
+    labelNames: ['mode', 'status'],
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers,
+    collect() {
+      this.reset();
+      for (const b of view().batches) this.observe({ mode: b.mode, status: b.status }, b.seconds);
+    },
+  });
+
   new Gauge({
     name: 'remote_access_onboarding_people',
-    help: 'The onboarding funnel: people granted, connected at least once, active in the last 24 h, by tier.',
+    help: 'The onboarding funnel: people granted, connected at least once, active in the last 24 h and 7 days, by tier.',
     labelNames: ['tier', 'stage'],
     registers,
     collect() {
@@ -264,6 +278,7 @@ export function createMetrics(
         this.set({ tier: t, stage: 'granted' }, stages[t].granted);
         this.set({ tier: t, stage: 'connected_once' }, stages[t].connectedOnce);
         this.set({ tier: t, stage: 'active_24h' }, stages[t].active24h);
+        this.set({ tier: t, stage: 'active_7d' }, stages[t].active7d);
       }
     },
   });

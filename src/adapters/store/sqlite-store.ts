@@ -601,14 +601,15 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
 
     /** The onboarding funnel per tier, and each connected person's time to first connection. */
     funnel(now: Date): {
-      stages: Record<Tier, { granted: number; connectedOnce: number; active24h: number }>;
+      stages: Record<Tier, { granted: number; connectedOnce: number; active24h: number; active7d: number }>;
       firstConnectionSeconds: number[];
     } {
       const since = new Date(now.getTime() - 24 * 3600 * 1000).toISOString();
-      const stages: Record<Tier, { granted: number; connectedOnce: number; active24h: number }> = {
-        public: { granted: 0, connectedOnce: 0, active24h: 0 },
-        vpn: { granted: 0, connectedOnce: 0, active24h: 0 },
-        'vpn-bastion': { granted: 0, connectedOnce: 0, active24h: 0 },
+      const weekAgo = new Date(now.getTime() - 7 * 24 * 3600 * 1000).toISOString();
+      const stages: Record<Tier, { granted: number; connectedOnce: number; active24h: number; active7d: number }> = {
+        public: { granted: 0, connectedOnce: 0, active24h: 0, active7d: 0 },
+        vpn: { granted: 0, connectedOnce: 0, active24h: 0, active7d: 0 },
+        'vpn-bastion': { granted: 0, connectedOnce: 0, active24h: 0, active7d: 0 },
       };
       const rows = db
         .prepare(
@@ -625,8 +626,25 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
           firstConnectionSeconds.push(Math.max(0, (Date.parse(r.first_seen) - Date.parse(r.granted_at)) / 1000));
         }
         if (r.last_seen !== null && r.last_seen >= since) s.active24h++;
+        if (r.last_seen !== null && r.last_seen >= weekAgo) s.active7d++;
       }
       return { stages, firstConnectionSeconds };
+    },
+
+    /** How long each finished batch took, from its creation to its last update (all its runs). */
+    batchSeconds(): Array<{ mode: string; status: string; seconds: number }> {
+      return (
+        db.prepare("SELECT mode, status, created_at, updated_at FROM batches WHERE status != 'applying'").all() as {
+          mode: string;
+          status: string;
+          created_at: string;
+          updated_at: string;
+        }[]
+      ).map((r) => ({
+        mode: r.mode,
+        status: r.status,
+        seconds: Math.max(0, (Date.parse(r.updated_at) - Date.parse(r.created_at)) / 1000),
+      }));
     },
 
     /** When this topology was first seen (recorded now if new). */
