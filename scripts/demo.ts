@@ -40,7 +40,7 @@ async function rac(
 ): Promise<{ code: number; stdout: string }> {
   console.log(bold(`$ ${wrap.length > 0 ? `${wrap.join(' ')} ` : ''}rac ${args.join(' ')}`));
   const result = await runRac(workspace, args, {
-    env: { RAC_ACTOR: 'it:demo', RAC_NO_PROGRESS: '1', ...env },
+    env: { RAC_NO_PROGRESS: '1', ...env },
     wrap,
   });
   process.stdout.write(result.stdout);
@@ -184,7 +184,7 @@ nobody.here,无此人,,,,,2020-01-01
   const serve = spawn(RAC, ['serve'], {
     cwd: workspace,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, RAC_ACTOR: 'it:demo' },
+    env: { ...process.env },
   });
   const prometheus = await startPrometheus(`127.0.0.1:${port}`);
   try {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createBastionDriver } from './adapters/gateways/bastion/driver.ts';
 import { createOpenVpnDriver } from './adapters/gateways/openvpn/driver.ts';
 import { createLdapDirectory } from './adapters/ldap/directory.ts';
@@ -22,7 +22,15 @@ export interface Services extends ServiceDeps, AsyncDisposable {
 /** Builds the real adapters from config, for the CLI and the HTTP service alike. */
 export function composeServices(
   loaded: LoadedConfig,
-  options: { actor: string; logger?: Logger; logLevel?: string; betweenPhases?: () => void; clock?: Clock },
+  options: {
+    actor: string;
+    /** Why (--reason): stored with every audit record of this process. */
+    reason?: string | null;
+    logger?: Logger;
+    logLevel?: string;
+    betweenPhases?: () => void;
+    clock?: Clock;
+  },
 ): Services {
   const { config, baseDir } = loaded;
   const logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
@@ -54,8 +62,8 @@ export function composeServices(
     starttls: config.directory.starttls,
     ...(ca === undefined ? {} : { ca }),
   });
-  const store = openStore(resolveFrom(baseDir, config.store));
-  const gateways = config.gateways.map((gateway) => createGatewayDriver(gateway, baseDir));
+  const store = openStore(resolveFrom(baseDir, config.store), { reason: options.reason ?? null });
+  const gateways = config.gateways.map((gateway) => createGatewayDriver(gateway, baseDir, loaded.sshAgentSocket));
   let policy: Policy | null = null;
   const close = async () => {
     await directory.close();
@@ -82,18 +90,19 @@ export function composeServices(
 }
 
 /** One driver per configured host, over its own SSH connection with the pinned host key. */
-function createGatewayDriver(gateway: GatewayConfig, baseDir: string): GatewayDriver {
-  const keyFile = resolveFrom(baseDir, gateway.ssh.private_key_file);
-  let privateKey: Secret;
-  try {
-    privateKey = new Secret(readFileSync(keyFile, 'utf8'));
-  } catch (err) {
-    throw new AppError(
-      'RAC_CONFIG_INVALID',
-      `gateways ${gateway.name}: ssh.private_key_file: cannot read ${keyFile}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+function createGatewayDriver(gateway: GatewayConfig, baseDir: string, agentSocket: string | undefined): GatewayDriver {
+  const privateKey =
+    gateway.ssh.private_key_file === undefined
+      ? undefined
+      : readPrivateFile(gateway, 'ssh.private_key_file', resolveFrom(baseDir, gateway.ssh.private_key_file));
+  const passphrase =
+    gateway.ssh.passphrase_file === undefined
+      ? undefined
+      : new Secret(
+          readPrivateFile(gateway, 'ssh.passphrase_file', resolveFrom(baseDir, gateway.ssh.passphrase_file))
+            .reveal()
+            .replace(/\r?\n$/, ''),
+        );
   if (gateway.ssh.host_key === undefined) {
     throw new AppError(
       'RAC_CONFIG_INVALID',
@@ -106,6 +115,8 @@ function createGatewayDriver(gateway: GatewayConfig, baseDir: string): GatewayDr
     port: gateway.ssh.port,
     user: gateway.ssh.user,
     privateKey,
+    passphrase,
+    agent: gateway.ssh.agent ? agentSocket : undefined,
     hostKey: gateway.ssh.host_key,
     connectTimeoutMs: Math.min(gateway.ssh.timeout_ms, 10_000),
     defaultTimeoutMs: gateway.ssh.timeout_ms,
@@ -133,4 +144,26 @@ function createGatewayDriver(gateway: GatewayConfig, baseDir: string): GatewayDr
 
 function listOf(value: string | readonly string[]): readonly string[] {
   return typeof value === 'string' ? [value] : value;
+}
+
+/** A key or passphrase file, refused when group or others may read it (as ssh refuses a key). */
+function readPrivateFile(gateway: GatewayConfig, key: string, file: string): Secret {
+  try {
+    const mode = statSync(file).mode;
+    if ((mode & 0o077) !== 0)
+      throw new AppError(
+        'RAC_CONFIG_INVALID',
+        `gateways ${gateway.name}: ${key}: ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
+      );
+    return new Secret(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError(
+      'RAC_CONFIG_INVALID',
+      `gateways ${gateway.name}: ${key}: cannot read ${file}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }

@@ -8,6 +8,8 @@ export interface CliContext {
   readonly output: Output;
   readonly env: CliEnvironment;
   readonly configPath: string | undefined;
+  /** --reason: why, stored with every audit record this command writes. */
+  readonly reason: string | null;
   readonly cwd: string;
   readonly signal: AbortSignal;
   readonly stdinIsTTY: boolean;
@@ -18,8 +20,13 @@ export interface CliContext {
   ask(question: string): Promise<string>;
 }
 
-export function servicesFor(ctx: Pick<CliContext, 'env'>, loaded: LoadedConfig): Services {
-  return composeServices(loaded, { actor: ctx.env.actor, logLevel: ctx.env.logLevel, betweenPhases: collectGarbage });
+export function servicesFor(ctx: Pick<CliContext, 'env' | 'reason'>, loaded: LoadedConfig): Services {
+  return composeServices(loaded, {
+    actor: ctx.env.actor,
+    reason: ctx.reason,
+    logLevel: ctx.env.logLevel,
+    betweenPhases: collectGarbage,
+  });
 }
 
 export { loadConfig };

@@ -43,7 +43,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
 
 const HELP = `rac — remote-access-capacity
 
-usage: rac <command> [options]   (global: --config <rac.yaml>, --json)
+usage: rac <command> [options]   (global: --config <rac.yaml>, --json, --reason "why" — kept in the audit log)
 
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
@@ -57,10 +57,12 @@ function splitGlobal(argv: readonly string[]): {
   json: boolean;
   config: string | undefined;
   help: boolean;
+  reason: string | null;
   rest: string[];
 } {
   let json = false;
   let help = false;
+  let reason: string | null = null;
   let config: string | undefined;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -71,9 +73,15 @@ function splitGlobal(argv: readonly string[]): {
       config = argv[++i];
       if (config === undefined) throw new AppError('RAC_USAGE', '--config needs a file');
     } else if (arg.startsWith('--config=')) config = arg.slice('--config='.length);
+    else if (arg === '--reason') {
+      reason = argv[++i] ?? null;
+      if (reason === null || reason.trim() === '') throw new AppError('RAC_USAGE', '--reason needs a text');
+    } else if (arg.startsWith('--reason=')) reason = arg.slice('--reason='.length);
     else rest.push(arg);
   }
-  return { json, config, help, rest };
+  if (reason !== null && reason.length > 1000)
+    throw new AppError('RAC_USAGE', '--reason is limited to 1000 characters');
+  return { json, config, help, reason, rest };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -108,11 +116,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       output,
       env,
       configPath: global.config,
+      reason: global.reason,
       cwd,
       signal: controller.signal,
       stdinIsTTY: process.stdin.isTTY === true,
       config,
-      services: () => servicesFor({ env }, config()),
+      services: () => servicesFor({ env, reason: global.reason }, config()),
       ask: async (question) => {
         const rl = createInterface({ input: process.stdin, output: process.stderr });
         try {

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { TObject, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -9,7 +10,7 @@ import { Secret } from '../core/secret.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 
 /** Environment variables that steer the CLI rather than override config keys. */
-const RESERVED_ENV = new Set(['RAC_CONFIG', 'RAC_LOG_LEVEL', 'RAC_ACTOR', 'RAC_NO_PROGRESS']);
+const RESERVED_ENV = new Set(['RAC_CONFIG', 'RAC_LOG_LEVEL', 'RAC_NO_PROGRESS']);
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -17,6 +18,8 @@ export interface LoadedConfig {
   /** Relative paths in the config are relative to the config file's folder. */
   readonly baseDir: string;
   readonly secrets: { readonly directoryBindPassword: Secret };
+  /** SSH_AUTH_SOCK, for gateways with `ssh.agent: true`. */
+  readonly sshAgentSocket: string | undefined;
   readonly warnings: readonly string[];
 }
 
@@ -98,18 +101,39 @@ export function parseConfig(
     if (gateway.kind !== 'openvpn' && gateway.openvpn !== undefined)
       problems.push(`gateways.${i}.openvpn: only for kind openvpn`);
     if (gateway.kind === 'wireguard') problems.push(`gateways.${i}.kind: wireguard gateways are not supported yet`);
+    if (gateway.ssh?.private_key_file === undefined && gateway.ssh?.agent !== true)
+      problems.push(`gateways.${i}.ssh.private_key_file: required (or ssh.agent: true with a key in ssh-agent)`);
+    if (gateway.ssh?.agent === true && (env['SSH_AUTH_SOCK'] ?? '') === '')
+      problems.push(`gateways.${i}.ssh.agent: SSH_AUTH_SOCK is not set (start ssh-agent and ssh-add the key)`);
     if (gateway.ssh?.host_key === undefined && !options.allowUnpinned?.includes(gateway.name)) {
       problems.push(
         `gateways.${i}.ssh.host_key: required — a host key is pinned, never accepted blindly (rac trust ${gateway.name} shows it and records it)`,
       );
     }
   });
+  const dir = (converted as { directory?: Partial<Config['directory']> }).directory;
+  if (
+    typeof dir?.url === 'string' &&
+    cleartextToRemote(dir.url) &&
+    dir.starttls !== true &&
+    dir.allow_cleartext !== true
+  )
+    problems.push(
+      `directory.url: ${dir.url} would send the bind password in clear to a host that is not loopback; use ldaps://, or starttls: true (set allow_cleartext: true only for a network you trust)`,
+    );
   const zone = (converted as { expiry?: { timezone?: unknown } }).expiry?.timezone;
   if (typeof zone === 'string' && !isValidTimeZone(zone))
     problems.push(`expiry.timezone: ${JSON.stringify(zone)} is not an IANA time zone (e.g. Asia/Shanghai, UTC)`);
   if (problems.length > 0) throw configError(path, dedupe(problems));
 
-  return { config, path, baseDir, secrets: { directoryBindPassword }, warnings };
+  return {
+    config,
+    path,
+    baseDir,
+    secrets: { directoryBindPassword },
+    sshAgentSocket: env['SSH_AUTH_SOCK'],
+    warnings,
+  };
 }
 
 export function resolveFrom(baseDir: string, file: string): string {
@@ -238,12 +262,42 @@ export interface CliEnvironment {
   readonly noProgress: boolean;
 }
 
-/** The variables that steer the CLI itself. `actor` is who the audit log names. */
-export function readCliEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): CliEnvironment {
-  const user = env['SUDO_USER'] ?? env['USER'] ?? env['LOGNAME'] ?? 'unknown';
+/**
+ * The variables that steer the CLI itself. `actor`, who the audit log names, is the OS user of
+ * the process (its uid's name) — under sudo, the invoking user sudo reports — never a free-form
+ * variable such as USER that anyone can set.
+ */
+export function readCliEnvironment(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  os: { uid: number; username: string } = osUser(),
+): CliEnvironment {
+  // SUDO_USER is believed only where only sudo could have set it: in a process running as root.
+  const sudoUser = env['SUDO_USER'];
+  const viaSudo = os.uid === 0 && sudoUser !== undefined && /^[a-z_][a-z0-9._-]{0,31}\$?$/i.test(sudoUser);
   return {
-    actor: env['RAC_ACTOR'] ?? `cli:${user}`,
+    actor: `cli:${viaSudo ? `${sudoUser} (sudo)` : os.username}`,
     logLevel: env['RAC_LOG_LEVEL'] ?? 'warn',
     noProgress: env['RAC_NO_PROGRESS'] === '1' || env['CI'] === 'true',
   };
+}
+
+function osUser(): { uid: number; username: string } {
+  const uid = process.getuid?.() ?? -1;
+  try {
+    return { uid, username: userInfo().username };
+  } catch {
+    return { uid, username: `uid ${uid}` };
+  }
+}
+
+/** An ldap:// URL whose host is not loopback (127.0.0.0/8, ::1, localhost). */
+function cleartextToRemote(url: string): boolean {
+  if (!url.toLowerCase().startsWith('ldap://')) return false;
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return false; // the schema reports a malformed URL
+  }
+  return !(host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host));
 }

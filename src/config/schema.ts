@@ -61,6 +61,8 @@ export const DirectorySchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     starttls: Type.Boolean({ default: false }),
+    /** ldap:// to a host that is not loopback without StartTLS sends the bind password in clear: refused unless this is set. */
+    allow_cleartext: Type.Boolean({ default: false }),
     ca_file: Type.Optional(NonEmpty),
     timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
     modify_chunk: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
@@ -79,7 +81,12 @@ export const SshSchema = Type.Object(
     host: NonEmpty,
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 22 }),
     user: NonEmpty,
-    private_key_file: NonEmpty,
+    /** Refused when group or others can read it, as ssh does. Optional with `agent: true`. */
+    private_key_file: Type.Optional(NonEmpty),
+    /** A file holding the passphrase of an encrypted private key. */
+    passphrase_file: Type.Optional(NonEmpty),
+    /** Authenticate with the key in ssh-agent (SSH_AUTH_SOCK): the key never enters rac. */
+    agent: Type.Boolean({ default: false }),
     /** Pinned: an OpenSSH public key line or SHA256:… fingerprint. Missing = refused (rac trust). */
     host_key: Type.Optional(NonEmpty),
     timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),

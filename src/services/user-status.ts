@@ -45,16 +45,13 @@ export async function personStatus(deps: ServiceDeps, uid: string): Promise<Pers
   const groups = observedGroupsOf(memberships, normalizeDn(person.dn));
   const tier = tierFromMemberships(new Set(groups));
   const grant = deps.store.getGrant(key);
-  const history = deps.store
-    .listAudit({ uid: key })
-    .slice(-10)
-    .map((a) => ({
-      at: a.at,
-      action: a.action,
-      batchId: a.batchId,
-      from: a.detail['from'] ?? null,
-      to: a.detail['to'] ?? null,
-    }));
+  const history = deps.store.listAudit({ uid: key, limit: 10, newest: true }).map((a) => ({
+    at: a.at,
+    action: a.action,
+    batchId: a.batchId,
+    from: a.detail['from'] ?? null,
+    to: a.detail['to'] ?? null,
+  }));
   const hosts = await Promise.all(
     deps.gateways.map(async (g) => {
       try {

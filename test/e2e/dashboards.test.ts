@@ -163,7 +163,7 @@ describe('every board query on a real Prometheus scraping a real rac serve', () 
     serve = spawn(RAC, ['serve'], {
       cwd: dir,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, RAC_ACTOR: 'e2e' },
+      env: { ...process.env },
     });
     const until = Date.now() + 20_000;
     while (Date.now() < until) {

@@ -79,7 +79,7 @@ describe('sessions and capacity metrics through a real Prometheus', () => {
     serve = spawn(RAC, ['serve'], {
       cwd: dir,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, RAC_ACTOR: 'e2e' },
+      env: { ...process.env },
     });
     const until = Date.now() + 20_000;
     while (Date.now() < until) {

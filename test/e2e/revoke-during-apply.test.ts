@@ -65,7 +65,7 @@ describe('revocation during a running 5000-person apply', () => {
 
     const apply = spawn(RAC, ['apply', 'everyone.csv', '--yes', '--wave-size', '100', '--json'], {
       cwd: dir,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', RAC_ACTOR: 'e2e' },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -404,5 +405,65 @@ describe('SSH shell against a real sshd', () => {
       for (const fragment of body) expect(message).not.toContain(fragment);
       expect(message).not.toContain('PRIVATE KEY');
     }
+  });
+});
+
+describe('SSH client keys that are encrypted or held by ssh-agent, against a real sshd', () => {
+  let sshd: LocalSshd;
+  let dir: string;
+  let agent: { pid: number; socket: string } | null = null;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    dir = mkdtempSync(join(tmpdir(), 'rac-keys-'));
+    // The same key pair (so the server knows it), encrypted with a passphrase.
+    writeFileSync(join(dir, 'enc'), sshd.clientPrivateKey, { mode: 0o600 });
+    await run('ssh-keygen', ['-q', '-p', '-N', 'open sesame', '-P', '', '-f', join(dir, 'enc')]);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (agent !== null) process.kill(agent.pid, 'SIGTERM');
+    await sshd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const options = (overrides: Partial<SshShellOptions>): SshShellOptions => ({
+    name: 'gw-keys',
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    hostKey: sshd.hostKeyLine,
+    ...overrides,
+  });
+
+  it('opens an encrypted key with its passphrase, and says what to do without it', async () => {
+    const encrypted = new Secret(readFileSync(join(dir, 'enc'), 'utf8'));
+    expect(encrypted.reveal()).toMatch(/BEGIN OPENSSH PRIVATE KEY/);
+    const shell = createSshShell(options({ privateKey: encrypted, passphrase: new Secret('open sesame') }));
+    try {
+      expect((await shell.exec(['echo', 'ok'])).stdout.toString()).toBe('ok\n');
+    } finally {
+      await shell.close();
+    }
+    expect(() => createSshShell(options({ privateKey: encrypted }))).toThrowError(
+      /encrypted: give ssh.passphrase_file/,
+    );
+    expect(() => createSshShell(options({ privateKey: encrypted, passphrase: new Secret('wrong') }))).toThrowError(
+      /passphrase does not open it/,
+    );
+  });
+
+  it('authenticates with a key held by ssh-agent, which never enters rac', async () => {
+    const socket = join(dir, 'agent.sock');
+    const { stdout } = await run('ssh-agent', ['-a', socket, '-s']);
+    agent = { pid: Number(/SSH_AGENT_PID=(\d+)/.exec(stdout)?.[1]), socket };
+    await run('ssh-add', ['-q', sshd.clientKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+    const shell = createSshShell(options({ agent: socket }));
+    try {
+      expect((await shell.exec(['echo', 'via-agent'])).stdout.toString()).toBe('via-agent\n');
+    } finally {
+      await shell.close();
+    }
+    expect(() => createSshShell(options({}))).toThrowError(/no private key and no ssh-agent socket/);
   });
 });

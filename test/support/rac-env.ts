@@ -83,7 +83,7 @@ export function runRac(
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         HOME: process.env['HOME'] ?? '/root',
-        RAC_ACTOR: 'e2e',
+
         ...options.env,
       },
       stdio: ['pipe', 'pipe', 'pipe'],

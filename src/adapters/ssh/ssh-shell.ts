@@ -26,8 +26,12 @@ export interface SshShellOptions {
   host: string;
   port: number;
   user: string;
-  /** PEM/OpenSSH private key text (unencrypted). */
-  privateKey: Secret;
+  /** PEM/OpenSSH private key text; encrypted keys need `passphrase`. Optional with `agent`. */
+  privateKey?: Secret | undefined;
+  /** The passphrase of an encrypted `privateKey`. */
+  passphrase?: Secret | undefined;
+  /** An ssh-agent socket (SSH_AUTH_SOCK) that holds the key: the key never enters rac. */
+  agent?: string | undefined;
   /** Pinned: an OpenSSH public key line ("ssh-ed25519 AAAA… [comment]") or a fingerprint "SHA256:…". */
   hostKey: string;
   /** TCP connect + SSH handshake + authentication, default 10 000. */
@@ -134,19 +138,28 @@ function checkPrivateKey(options: SshShellOptions): void {
     new AppError('RAC_SSH_PRIVATE_KEY_INVALID', `SSH client key for ${options.name} is unusable: ${why}`, {
       details: { host: options.name },
     });
+  if (options.privateKey === undefined) {
+    if (options.agent === undefined || options.agent === '')
+      throw invalid(
+        'no private key and no ssh-agent socket (set ssh.private_key_file, or ssh.agent with SSH_AUTH_SOCK)',
+      );
+    return;
+  }
   const text = options.privateKey?.reveal?.();
   if (typeof text !== 'string' || text.trim() === '') throw invalid('it is empty');
   let parsed: ReturnType<typeof import('ssh2').utils.parseKey>;
   try {
-    parsed = loadSsh2().utils.parseKey(text);
+    parsed = loadSsh2().utils.parseKey(text, options.passphrase?.reveal());
   } catch {
     throw invalid('it does not parse');
   }
   // Deliberately no `cause`: parser errors are not shown, in case one ever echoed input.
   if (parsed instanceof Error) {
     throw invalid(
-      /encrypted|passphrase/i.test(parsed.message)
-        ? 'it is encrypted (a passphrase is not supported)'
+      /encrypted|passphrase|decrypt/i.test(parsed.message)
+        ? options.passphrase === undefined
+          ? 'it is encrypted: give ssh.passphrase_file, or load it into ssh-agent and set ssh.agent: true'
+          : 'it is encrypted and the passphrase does not open it'
         : 'not a private key in a supported format',
     );
   }
@@ -287,7 +300,9 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
       const config: ConnectConfig = {
         sock,
         username: options.user,
-        privateKey: options.privateKey.reveal(),
+        ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey.reveal() }),
+        ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase.reveal() }),
+        ...(options.agent === undefined ? {} : { agent: options.agent }),
         readyTimeout: 0, // our own timer covers TCP connect, handshake and authentication
         keepaliveInterval: keepalive,
         keepaliveCountMax: 3,

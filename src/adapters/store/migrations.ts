@@ -143,4 +143,9 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX audit_action ON audit(action);
     `,
   },
+  {
+    version: 5,
+    name: 'why a change was made (--reason)',
+    sql: `ALTER TABLE audit ADD COLUMN reason TEXT;`,
+  },
 ];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
@@ -53,6 +53,8 @@ export interface GrantRecord {
 
 export interface AuditRecord {
   readonly id: number;
+  /** Why, as the operator said it (--reason), or null. */
+  readonly reason: string | null;
   readonly at: string;
   readonly actor: string;
   readonly action: string;
@@ -87,9 +89,19 @@ export type Store = ReturnType<typeof openStore>;
  * The state store: one SQLite file, WAL with synchronous=FULL (a committed transaction
  * survives power loss), versioned migrations, an append-only audit table.
  */
-export function openStore(path: string, options: { now?: () => Date } = {}) {
+export function openStore(path: string, options: { now?: () => Date; reason?: string | null } = {}) {
   const now = () => (options.now ?? (() => new Date()))().toISOString();
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    // Plans, grants and the audit log are nobody else's business: 0700/0600 whatever the umask.
+    // SQLite creates the -wal and -shm files with the database file's mode.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const fd = openSync(path, 'a', 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
+  }
   const db = new DatabaseSync(path);
   db.exec(
     'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;',
@@ -109,8 +121,10 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
   };
 
   const insertAudit = db.prepare(
-    'INSERT INTO audit (at, actor, action, batch_id, uid, detail) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT INTO audit (at, actor, action, batch_id, uid, detail, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
+  /** Every record of this process carries the reason its operator gave (--reason), if any. */
+  const reason = options.reason ?? null;
   const writeAudit = (entry: AuditEntry) => {
     insertAudit.run(
       now(),
@@ -119,6 +133,7 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
       entry.batchId ?? null,
       entry.uid ?? null,
       JSON.stringify(entry.detail ?? {}),
+      reason,
     );
   };
 
@@ -433,7 +448,10 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
       writeAudit(entry);
     },
 
-    listAudit(filter: { batchId?: string; uid?: string; limit?: number } = {}): AuditRecord[] {
+    /** Audit records, oldest first; at most `limit` (default 1000) — the newest ones with `newest`. */
+    listAudit(
+      filter: { batchId?: string; uid?: string; action?: string; limit?: number; newest?: boolean } = {},
+    ): AuditRecord[] {
       const where: string[] = [];
       const args: SQLInputValue[] = [];
       if (filter.batchId !== undefined) {
@@ -444,22 +462,27 @@ export function openStore(path: string, options: { now?: () => Date } = {}) {
         where.push('uid = ?');
         args.push(filter.uid);
       }
-      const sql = `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
-      return db
-        .prepare(sql)
-        .all(...args, filter.limit ?? 1_000_000)
-        .map((row) => {
-          const r = row as Record<string, unknown>;
-          return {
-            id: Number(r['id']),
-            at: String(r['at']),
-            actor: String(r['actor']),
-            action: String(r['action']),
-            batchId: (r['batch_id'] as string | null) ?? null,
-            uid: (r['uid'] as string | null) ?? null,
-            detail: JSON.parse(String(r['detail'])) as Record<string, unknown>,
-          };
-        });
+      if (filter.action !== undefined) {
+        where.push('action = ?');
+        args.push(filter.action);
+      }
+      const order = filter.newest === true ? 'DESC' : 'ASC';
+      const sql = `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`;
+      const rows = db.prepare(sql).all(...args, filter.limit ?? 1000);
+      if (filter.newest === true) rows.reverse();
+      return rows.map((row) => {
+        const r = row as Record<string, unknown>;
+        return {
+          id: Number(r['id']),
+          at: String(r['at']),
+          actor: String(r['actor']),
+          action: String(r['action']),
+          batchId: (r['batch_id'] as string | null) ?? null,
+          uid: (r['uid'] as string | null) ?? null,
+          detail: JSON.parse(String(r['detail'])) as Record<string, unknown>,
+          reason: (r['reason'] as string | null) ?? null,
+        };
+      });
     },
 
     /**

@@ -12,7 +12,8 @@ capacity:
   peak_concurrency: { public: 0.6, vpn: 0.9, vpn-bastion: 0.9 }
   enforce: refuse            # refuse | warn
 directory:
-  url: ldap://127.0.0.1:389  # ldaps://… or starttls: true with ca_file for TLS
+  url: ldaps://ldap.corp.example:636  # or ldap://… with starttls: true; cleartext only to loopback
+  ca_file: ./ldap-ca.pem     # the CA that signed the directory's certificate
   bind_dn: cn=rac,ou=services,dc=corp,dc=example
   bind_password_file: ./ldap.secret   # or RAC_DIRECTORY_BIND_PASSWORD
   users_base: ou=people,dc=corp,dc=example
@@ -21,11 +22,13 @@ directory:
     vpn: cn=remote-vpn,ou=groups,dc=corp,dc=example
     vpn-bastion: cn=remote-bastion,ou=groups,dc=corp,dc=example
   # starttls: false
-  # ca_file: ./ldap-ca.pem
+  # uid_attribute: uid       # sAMAccountName for Active Directory
+  # attributes: { department: [departmentNumber, ou], title: title }   # what policy rules match
   # modify_chunk: 5000       # member values per LDAP modify
 gateways: []                 # VPN gateways and bastions (rated_sessions feed the capacity gate)
 policy: ./policy.yaml
 store: ./rac.db
+expiry: { interval_minutes: 60 }   # timezone: Asia/Shanghai (default: the machine's)
 `;
 
 export const EXAMPLE_POLICY = `# Tier policy. The first rule whose match fits a person decides:

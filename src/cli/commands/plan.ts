@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import type { Plan } from '../../core/plan/plan.ts';
@@ -78,7 +78,11 @@ export function writePlan(plan: Plan, path: string | undefined, stdout: Output |
   const hash = createHash('sha256');
   let fd: number | null = null;
   try {
-    if (path !== undefined) fd = openSync(path, 'w', 0o644);
+    if (path !== undefined) {
+      // A plan names people and their keys: 0600 whatever the umask.
+      fd = openSync(path, 'w', 0o600);
+      fchmodSync(fd, 0o600);
+    }
     let buffer = '';
     const flush = () => {
       if (fd !== null) writeSync(fd, buffer);

@@ -69,7 +69,7 @@ export async function trustCommand(ctx: CliContext, args: string[]): Promise<num
   const doc = parseDocument(readFileSync(loaded.path, 'utf8'));
   doc.setIn(['gateways', index, 'ssh', 'host_key'], sshKeyId(seen.keyLine));
   writeFileSync(loaded.path, doc.toString());
-  const store = openStore(resolveFrom(loaded.baseDir, loaded.config.store));
+  const store = openStore(resolveFrom(loaded.baseDir, loaded.config.store), { reason: ctx.reason });
   try {
     store.audit({
       action: replaced === null ? 'host-key.trust' : 'host-key.replace',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_CONFIG } from '../../../src/cli/commands/init.ts';
-import { parseConfig } from '../../../src/config/load.ts';
+import { parseConfig, readCliEnvironment } from '../../../src/config/load.ts';
 import { secretPaths } from '../../../src/config/schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rac-config-'));
@@ -99,5 +99,45 @@ gateways:
 
   it('derives redaction paths from the secret marks in the schema', () => {
     expect(secretPaths()).toEqual(['directory.bind_password']);
+  });
+});
+
+describe('who did it', () => {
+  it('names the OS user of the process, never a variable anyone can set', () => {
+    const env = readCliEnvironment({ USER: 'ceo', LOGNAME: 'ceo', RAC_ACTOR: 'ceo' }, { uid: 1000, username: 'alice' });
+    expect(env.actor).toBe('cli:alice');
+  });
+
+  it('names the invoking user under sudo (only a root process can carry SUDO_USER from sudo)', () => {
+    expect(readCliEnvironment({ SUDO_USER: 'bob' }, { uid: 0, username: 'root' }).actor).toBe('cli:bob (sudo)');
+    expect(readCliEnvironment({ SUDO_USER: 'bob' }, { uid: 1000, username: 'mallory' }).actor).toBe('cli:mallory');
+    expect(readCliEnvironment({ SUDO_USER: 'x; rm -rf' }, { uid: 0, username: 'root' }).actor).toBe('cli:root');
+  });
+});
+
+describe('cleartext LDAP', () => {
+  const withUrl = (url: string, extra = '') =>
+    EXAMPLE_CONFIG.replace(/url: .*/, `url: ${url}`).replace('  ca_file: ./ldap-ca.pem', extra);
+  const path = join(mkdtempSync(join(tmpdir(), 'rac-cfg-')), 'rac.yaml');
+  writeFileSync(join(path, '..', 'ldap.secret'), 'secret');
+
+  it('refuses ldap:// to a host that is not loopback without StartTLS', () => {
+    expect(() => parseConfig(withUrl('ldap://ldap.corp.example'), { path, env: {} })).toThrowError(
+      /directory\.url: ldap:\/\/ldap\.corp\.example would send the bind password in clear/,
+    );
+    expect(() => parseConfig(withUrl('ldap://10.0.0.5:389'), { path, env: {} })).toThrowError(/in clear/);
+  });
+
+  it('accepts ldaps://, StartTLS, loopback, and allow_cleartext when asked', () => {
+    for (const [url, extra] of [
+      ['ldaps://ldap.corp.example', ''],
+      ['ldap://ldap.corp.example', '  starttls: true'],
+      ['ldap://127.0.0.1:389', ''],
+      ['ldap://[::1]:389', ''],
+      ['ldap://localhost', ''],
+      ['ldap://ldap.corp.example', '  allow_cleartext: true'],
+    ] as const) {
+      expect(() => parseConfig(withUrl(url, extra), { path, env: {} }), url).not.toThrow();
+    }
   });
 });
