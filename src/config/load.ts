@@ -6,6 +6,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { AppError } from '../core/errors.ts';
 import { Secret } from '../core/secret.ts';
 import { type Config, ConfigSchema } from './schema.ts';
+import { wireGuardProblems } from './wireguard.ts';
 
 /** Environment variables that steer the CLI rather than override config keys. */
 const RESERVED_ENV = new Set(['RAC_CONFIG', 'RAC_LOG_LEVEL', 'RAC_ACTOR', 'RAC_NO_PROGRESS']);
@@ -96,7 +97,7 @@ export function parseConfig(
       problems.push(`gateways.${i}.openvpn: required for kind openvpn`);
     if (gateway.kind !== 'openvpn' && gateway.openvpn !== undefined)
       problems.push(`gateways.${i}.openvpn: only for kind openvpn`);
-    if (gateway.kind === 'wireguard') problems.push(`gateways.${i}.kind: wireguard gateways are not supported yet`);
+    problems.push(...wireGuardProblems(gateway, `gateways.${i}`));
     if (gateway.ssh?.host_key === undefined && !options.allowUnpinned?.includes(gateway.name)) {
       problems.push(
         `gateways.${i}.ssh.host_key: required — a host key is pinned, never accepted blindly (rac trust ${gateway.name} shows it and records it)`,

@@ -6,6 +6,7 @@ import type { ObservedMemberships } from '../core/plan/plan.ts';
 import type { Tier } from '../core/tiers.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
+import { wireGuardDesiredState } from './wireguard-desired.ts';
 
 /** Every person's tier as the directory says it, by uid (the gateways mirror the directory). */
 export function tiersByUid(memberships: ObservedMemberships, usersBase: string): Map<string, Tier> {
@@ -45,6 +46,7 @@ export async function desiredStateOf(
       if (tier === 'vpn-bastion') desired.set(uid, { uid, tier, keys: byUid.get(uid) ?? [] });
     return { desired, unplaceable: [] };
   }
+  if (driver.kind === 'wireguard') return wireGuardDesiredState(deps, driver.name, tiers, persist);
   const openvpn = gateway.openvpn;
   if (openvpn === undefined) throw new AppError('RAC_CONFIG_INVALID', `gateway ${driver.name} has no openvpn section`);
   const wanted = new Map<string, 'vpn' | 'vpn-bastion'>();

@@ -129,4 +129,21 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 4,
+    name: 'WireGuard public keys and gateway assignments',
+    sql: `
+      CREATE TABLE wireguard_keys (
+        uid TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL CHECK (source IN ('roster', 'generated')),
+        issued_at TEXT NOT NULL
+      );
+      CREATE TABLE wireguard_assignments (
+        uid TEXT PRIMARY KEY,
+        gateway TEXT NOT NULL,
+        assigned_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
