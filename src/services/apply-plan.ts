@@ -7,6 +7,7 @@ import type { ObservedMemberships, Plan } from '../core/plan/plan.ts';
 import { TIERS, type Tier, tiersIncludedBy } from '../core/tiers.ts';
 import type { ServiceDeps } from './deps.ts';
 import { syncGateways } from './sync-gateways.ts';
+import { recordRosterWireGuardKeys } from './wireguard-keys.ts';
 
 export interface ApplyOptions {
   /** Apply the first N people, verify them, and stop on any failure before the rest. */
@@ -161,6 +162,7 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
     }
 
     // Then every gateway and bastion, brought to the directory's state (hosts in parallel).
+    recordRosterWireGuardKeys(deps, plan, batch.id);
     const systems = deps.gateways.length === 0 ? [] : await syncGateways(deps, { signal: options.signal });
     const ldapApplied = store
       .getItems(batch.id)

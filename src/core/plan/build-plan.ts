@@ -21,6 +21,8 @@ export interface Target {
   readonly decidedBy: string;
   readonly setSshKeys: readonly string[] | null;
   readonly expires: string | null;
+  /** A WireGuard public key from the roster. */
+  readonly wgKey?: string;
 }
 
 export interface BuildPlanInput {
@@ -81,6 +83,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
       observedSshKeys: target.person.sshPublicKeys,
       setSshKeys: keysChange ? target.setSshKeys : null,
       expires: target.expires,
+      ...(target.wgKey === undefined ? {} : { wgKey: target.wgKey }),
     });
   }
   summary.rejected = input.problems.length;

@@ -78,6 +78,7 @@ export function decideRosterTargets(input: {
       decidedBy: decision.decidedBy,
       setSshKeys: row.sshKey === null ? null : [row.sshKey],
       expires: row.expires,
+      ...(row.wgKey === undefined || row.wgKey === null ? {} : { wgKey: row.wgKey }),
     });
   }
   return { targets, problems };
