@@ -53,12 +53,15 @@ export function wireGuardDesiredState(
   gatewayName: string,
   tiers: ReadonlyMap<string, Tier>,
   persist: boolean,
+  /** A key about to be issued (rac profile checks the person would get an address before issuing it). */
+  pendingKey?: { readonly uid: string; readonly publicKey: string },
 ): WireGuardDesiredState {
   const gateway = deps.config.gateways.find((g) => g.name === gatewayName);
   const wg: WireGuardConfig | undefined = gateway?.wireguard;
   if (wg === undefined) throw new AppError('RAC_CONFIG_INVALID', `gateway ${gatewayName} has no wireguard section`);
   const assigned = wireGuardAssignments(deps, tiers, persist);
-  const keys = deps.store.wireguard.listKeys();
+  const keys = new Map([...deps.store.wireguard.listKeys()].map(([uid, k]) => [uid, k.publicKey]));
+  if (pendingKey !== undefined) keys.set(pendingKey.uid, pendingKey.publicKey);
   const people = vpnPeople(tiers);
   const wanted = new Map<string, VpnTier>();
   const awaitingKey: string[] = [];
@@ -76,7 +79,7 @@ export function wireGuardDesiredState(
   if (persist) deps.store.saveAddresses(gatewayName, allocation.assignments, allocation.released);
   const desired = new Map<string, GatewayGrant>();
   for (const [uid, a] of allocation.assignments) {
-    desired.set(uid, { uid, tier: a.tier, address: a.address, publicKey: keys.get(uid)?.publicKey as string });
+    desired.set(uid, { uid, tier: a.tier, address: a.address, publicKey: keys.get(uid) as string });
   }
   return {
     desired,
