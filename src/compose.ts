@@ -12,7 +12,7 @@ import type { GatewayConfig, OpenVpnConfig, WireGuardConfig } from './config/sch
 import { AppError } from './core/errors.ts';
 import type { Policy } from './core/policy.ts';
 import { Secret } from './core/secret.ts';
-import type { GatewayDriver, Logger } from './ports.ts';
+import type { GatewayDriver, Logger, Store } from './ports.ts';
 import { currentCapacityLimit } from './services/capacity-limit.ts';
 import type { ServiceDeps } from './services/deps.ts';
 
@@ -51,7 +51,7 @@ export function composeServices(
     ...(ca === undefined ? {} : { ca }),
   });
   const store = openStore(resolveFrom(baseDir, config.store));
-  const gateways = config.gateways.map((gateway) => createGatewayDriver(gateway, baseDir));
+  const gateways = config.gateways.map((gateway) => createGatewayDriver(gateway, baseDir, store));
   let policy: Policy | null = null;
   const close = async () => {
     await directory.close();
@@ -78,7 +78,7 @@ export function composeServices(
 }
 
 /** One driver per configured host, over its own SSH connection with the pinned host key. */
-function createGatewayDriver(gateway: GatewayConfig, baseDir: string): GatewayDriver {
+function createGatewayDriver(gateway: GatewayConfig, baseDir: string, store: Store): GatewayDriver {
   const keyFile = resolveFrom(baseDir, gateway.ssh.private_key_file);
   let privateKey: Secret;
   try {
@@ -128,6 +128,7 @@ function createGatewayDriver(gateway: GatewayConfig, baseDir: string): GatewayDr
         shell,
         wireguard: gateway.wireguard as WireGuardConfig,
         timeoutMs: gateway.ssh.timeout_ms,
+        keyOwners: () => new Map([...store.wireguard.listKeys()].map(([uid, k]) => [k.publicKey, uid])),
       });
     default:
       throw new AppError('RAC_CONFIG_INVALID', `gateways ${gateway.name}: kind ${gateway.kind} is not supported yet`);

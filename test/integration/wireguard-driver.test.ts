@@ -164,6 +164,41 @@ describe('WireGuard driver on a real wireguard-go gateway', () => {
     }
   }, 60_000);
 
+  it('a peer re-added by hand with a person’s key is that person’s: observe, disconnect and apply see it', async () => {
+    const [a, b] = UIDS as [string, string];
+    const owners = new Map([...f.keys].map(([uid, k]) => [k.publicKey, uid]));
+    const driver = createWireGuardDriver({
+      name: 'wg-owned',
+      shell: createSshShell({
+        name: 'wg-owned',
+        host: f.gateway.address,
+        port: f.gateway.ssh.port,
+        user: 'root',
+        privateKey: new Secret(f.gateway.ssh.privateKey),
+        hostKey: f.gateway.ssh.hostKeyLine,
+      }),
+      timeoutMs: 15_000,
+      wireguard: { interface: 'wg0', peers_file: f.gateway.peersFile, public_key: f.gateway.publicKey },
+      keyOwners: () => owners,
+    });
+    try {
+      await driver.apply({ desired: new Map([[a, f.grant(a)]]) });
+      const keyB = f.keys.get(b)?.publicKey as string;
+      await f.gateway.wg(['set', 'wg0', 'peer', keyB, 'allowed-ips', '10.65.9.9/32']);
+      const observed = await driver.observe();
+      expect([...observed.grants.keys()].sort()).toEqual([a, b]);
+      expect(observed.foreign).toEqual([keyB]);
+      await driver.disconnect([b]);
+      expect((await f.gateway.wg(['show', 'wg0', 'peers'])).stdout).not.toContain(keyB);
+      await f.gateway.wg(['set', 'wg0', 'peer', keyB, 'allowed-ips', '10.65.9.9/32']);
+      const report = await driver.apply({ desired: new Map([[a, f.grant(a)]]) });
+      expect(report).toMatchObject({ removed: [b], wrote: true });
+      expect([...(await driver.observe()).grants.keys()]).toEqual([a]);
+    } finally {
+      await driver.close();
+    }
+  });
+
   it('refuses a peer file that is a symlink, and changes nothing', async () => {
     const link = `${f.gateway.dataDir}/link.conf`;
     await execOk(['ln', '-s', f.gateway.peersFile, link]);

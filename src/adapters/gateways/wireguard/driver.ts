@@ -40,6 +40,12 @@ export interface WireGuardDriverOptions {
   readonly shell: RemoteShell;
   readonly wireguard: Pick<WireGuardConfig, 'interface' | 'peers_file' | 'public_key'>;
   readonly timeoutMs: number;
+  /**
+   * rac's record of whose public key is whose (key → uid). A live peer with a person's key is
+   * theirs even when the peer file does not name it (a peer re-added by hand), so revocation
+   * finds it and apply removes it.
+   */
+  readonly keyOwners?: () => ReadonlyMap<string, string>;
 }
 
 interface Observation extends ObservedGrants {
@@ -82,14 +88,25 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
   async function observeAll(signal?: AbortSignal): Promise<Observation> {
     const [live, fileText] = await Promise.all([show(signal), readPeerFile(signal)]);
     const owners = parsePeerSet(fileText).byKey;
+    const known = options.keyOwners?.() ?? new Map<string, string>();
     const grants = new Map<string, GatewayGrant>();
     const owned: Array<{ peer: WireGuardPeer; entry: PeerEntry }> = [];
     const foreign: string[] = [];
     for (const peer of live.peers) {
-      const entry = owners.get(peer.publicKey);
-      if (entry === undefined || grants.has(entry.uid)) {
+      const listed = owners.get(peer.publicKey);
+      const uid = known.get(peer.publicKey) ?? listed?.uid;
+      if (uid === undefined) {
         foreign.push(peer.publicKey);
         continue;
+      }
+      // Not in rac's file (added by hand): the person's, in a tier rac cannot tell; apply rewrites it.
+      const entry: PeerEntry =
+        listed?.uid === uid ? listed : { uid, tier: 'vpn', publicKey: peer.publicKey, address: '' };
+      owned.push({ peer, entry });
+      if (grants.has(uid) || listed?.uid !== uid) {
+        // A second peer of one person, or one rac did not write: never what apply leaves behind.
+        foreign.push(peer.publicKey);
+        if (grants.has(uid)) continue;
       }
       const only = peer.allowedIps.length === 1 ? (peer.allowedIps[0] as string) : null;
       grants.set(entry.uid, {
@@ -99,7 +116,6 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
         address: only?.endsWith('/32') ? only.slice(0, -3) : peer.allowedIps.join(','),
         publicKey: peer.publicKey,
       });
-      owned.push({ peer, entry });
     }
     return { grants, foreign, now: live.now, owned, fileText };
   }
@@ -184,7 +200,7 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
             uid: entry.uid,
             id: peer.publicKey,
             since: null,
-            address: entry.address,
+            address: peer.allowedIps.length === 1 ? (peer.allowedIps[0] as string).replace(/\/32$/, '') : null,
           }),
         );
     },
