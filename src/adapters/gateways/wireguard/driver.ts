@@ -183,7 +183,8 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
       if (result.code !== 0) {
         throw new AppError(
           'RAC_GATEWAY_APPLY',
-          `${name}: loading the peer set into ${iface} failed (exit ${result.code}): ${result.stderr.trim()}`,
+          // wg quotes a line it cannot read; the interface section it was given holds the private key.
+          `${name}: loading the peer set into ${iface} failed (exit ${result.code}): ${result.stderr.trim().replace(/PrivateKey\s*=\s*\S+/gi, 'PrivateKey = [redacted]')}`,
         );
       }
       return { added, changed, removed, unchanged, failed: [], wrote: true };
