@@ -1,17 +1,18 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createBastionDriver } from './adapters/gateways/bastion/driver.ts';
 import { createOpenVpnDriver } from './adapters/gateways/openvpn/driver.ts';
+import { createWireGuardDriver } from './adapters/gateways/wireguard/driver.ts';
 import { createLdapDirectory } from './adapters/ldap/directory.ts';
 import { createLogger } from './adapters/log/pino-logger.ts';
 import { createSshShell } from './adapters/ssh/ssh-shell.ts';
 import { openStore } from './adapters/store/sqlite-store.ts';
 import { type LoadedConfig, resolveFrom } from './config/load.ts';
 import { loadPolicy } from './config/policy.ts';
-import type { GatewayConfig, OpenVpnConfig } from './config/schema.ts';
+import type { GatewayConfig, OpenVpnConfig, WireGuardConfig } from './config/schema.ts';
 import { AppError } from './core/errors.ts';
 import type { Policy } from './core/policy.ts';
 import { Secret } from './core/secret.ts';
-import type { Clock, GatewayDriver, Logger } from './ports.ts';
+import type { Clock, GatewayDriver, Logger, Store } from './ports.ts';
 import { currentCapacityLimit } from './services/capacity-limit.ts';
 import type { ServiceDeps } from './services/deps.ts';
 
@@ -63,7 +64,9 @@ export function composeServices(
     ...(ca === undefined ? {} : { ca }),
   });
   const store = openStore(resolveFrom(baseDir, config.store), { reason: options.reason ?? null });
-  const gateways = config.gateways.map((gateway) => createGatewayDriver(gateway, baseDir, loaded.sshAgentSocket));
+  const gateways = config.gateways.map((gateway) =>
+    createGatewayDriver(gateway, baseDir, store, loaded.sshAgentSocket),
+  );
   let policy: Policy | null = null;
   const close = async () => {
     await directory.close();
@@ -90,7 +93,12 @@ export function composeServices(
 }
 
 /** One driver per configured host, over its own SSH connection with the pinned host key. */
-function createGatewayDriver(gateway: GatewayConfig, baseDir: string, agentSocket: string | undefined): GatewayDriver {
+function createGatewayDriver(
+  gateway: GatewayConfig,
+  baseDir: string,
+  store: Store,
+  agentSocket: string | undefined,
+): GatewayDriver {
   const privateKey =
     gateway.ssh.private_key_file === undefined
       ? undefined
@@ -136,6 +144,14 @@ function createGatewayDriver(gateway: GatewayConfig, baseDir: string, agentSocke
         shell,
         timeoutMs: gateway.ssh.timeout_ms,
         adminUser: gateway.ssh.user,
+      });
+    case 'wireguard':
+      return createWireGuardDriver({
+        name: gateway.name,
+        shell,
+        wireguard: gateway.wireguard as WireGuardConfig,
+        timeoutMs: gateway.ssh.timeout_ms,
+        keyOwners: () => new Map([...store.wireguard.listKeys()].map(([uid, k]) => [k.publicKey, uid])),
       });
     default:
       throw new AppError('RAC_CONFIG_INVALID', `gateways ${gateway.name}: kind ${gateway.kind} is not supported yet`);

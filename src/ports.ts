@@ -78,6 +78,8 @@ export interface GatewayGrant {
   readonly address?: string;
   /** Bastion: the person's OpenSSH public keys. */
   readonly keys?: readonly string[];
+  /** WireGuard: the person's public key (the peer). */
+  readonly publicKey?: string;
 }
 
 export interface ObservedGrants {

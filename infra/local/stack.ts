@@ -4,6 +4,7 @@ import type { CompanyPerson } from './company.ts';
 import { type LocalDirectory, type SeedTier, startDirectory } from './directory.ts';
 import { cleanupAll, newRunId } from './netns.ts';
 import { type OpenVpnGateway, startOpenVpnGateway } from './openvpn-gateway.ts';
+import { startWireGuardGateway, type WireGuardGateway } from './wireguard-gateway.ts';
 import { configFor } from './workspace.ts';
 
 /**
@@ -15,6 +16,7 @@ export interface LocalStack {
   readonly directory: LocalDirectory;
   readonly gateways: readonly OpenVpnGateway[];
   readonly bastions: readonly Bastion[];
+  readonly wireguardGateways: readonly WireGuardGateway[];
   /** rac.yaml for this stack (capacity target and rated sessions can be overridden). */
   config(options?: {
     targetSessions?: number;
@@ -33,6 +35,8 @@ export async function startStack(options: {
   memberships?: ReadonlyMap<string, SeedTier>;
   gateways?: number;
   bastions?: number;
+  /** WireGuard gateways (wireguard-go), named wg-1, wg-2, … (default none). */
+  wireguardGateways?: number;
   sync?: boolean;
   layout?: 'uid' | 'nested-cn';
 }): Promise<LocalStack> {
@@ -45,12 +49,17 @@ export async function startStack(options: {
   });
   const gateways: OpenVpnGateway[] = [];
   const bastions: Bastion[] = [];
+  const wireguardGateways: WireGuardGateway[] = [];
   try {
     for (let i = 1; i <= (options.gateways ?? 2); i++)
       gateways.push(await startOpenVpnGateway({ name: `gw-${i}`, directory, index: i, runId }));
     for (let i = 1; i <= (options.bastions ?? 1); i++)
       bastions.push(await startBastion({ name: `bastion-${i}`, runId, index: i }));
+    for (let i = 1; i <= (options.wireguardGateways ?? 0); i++)
+      wireguardGateways.push(await startWireGuardGateway({ name: `wg-${i}`, index: i, runId }));
   } catch (err) {
+    for (const g of wireguardGateways) await g.stop();
+    for (const b of bastions) await b.stop();
     for (const g of gateways) await g.stop();
     await directory.stop();
     throw err;
@@ -59,6 +68,7 @@ export async function startStack(options: {
     const host = [
       ...gateways.map((g) => ({ name: g.name, ssh: g.ssh })),
       ...bastions.map((b) => ({ name: b.name, ssh: b.ssh })),
+      ...wireguardGateways.map((g) => ({ name: g.name, ssh: g.ssh })),
     ].find((h) => h.name === name);
     if (host === undefined) throw new Error(`no host ${name}`);
     // The unshare process holds the host's namespaces; its child is the host's sshd.
@@ -73,6 +83,7 @@ export async function startStack(options: {
     directory,
     gateways,
     bastions,
+    wireguardGateways,
     config(o = {}) {
       // known_hosts lines start with the address; the pin is the key itself.
       const pin = (name: string, knownHostsLine: string) =>
@@ -106,6 +117,23 @@ export async function startStack(options: {
           `    ssh: { host: ${b.address}, port: ${b.ssh.port}, user: root, private_key_file: ${b.ssh.privateKeyFile}, host_key: "${pin(b.name, b.ssh.hostKeyLine)}"${timeout} }`,
         );
       }
+      for (const g of wireguardGateways) {
+        const [a, b] = g.serverNetwork.split('.') as [string, string];
+        lines.push(
+          `  - name: ${g.name}`,
+          '    kind: wireguard',
+          `    rated_sessions: ${o.ratedSessions ?? 2500}`,
+          `    ssh: { host: ${g.address}, port: ${g.ssh.port}, user: root, private_key_file: ${g.ssh.privateKeyFile}, host_key: "${pin(g.name, g.ssh.hostKeyLine)}"${timeout} }`,
+          '    wireguard:',
+          `      interface: ${g.interfaceName}`,
+          `      peers_file: ${g.peersFile}`,
+          `      server_network: ${g.serverNetwork}`,
+          `      pools: { vpn: ${a}.${b}.0.0/19, vpn-bastion: ${a}.${b}.32.0/22 }`,
+          '      routes: { vpn: [10.100.0.0/16], vpn-bastion: [10.100.0.0/16, 10.101.0.0/16] }',
+          `      endpoint: { host: ${g.endpointHost}, port: ${g.endpointPort} }`,
+          `      public_key: "${g.publicKey}"`,
+        );
+      }
       if (gateways[0] !== undefined) lines.push('profiles:', `  ca_file: ${gateways[0].caFile}`);
       return `${lines.join('\n')}\n`;
     },
@@ -113,6 +141,7 @@ export async function startStack(options: {
     resumeHost: (name) => signalHost(name, 'SIGCONT'),
     async stop() {
       for (const b of bastions) await b.stop().catch(() => undefined);
+      for (const g of wireguardGateways) await g.stop().catch(() => undefined);
       for (const g of gateways) await g.stop().catch(() => undefined);
       await directory.stop();
       await cleanupAll();

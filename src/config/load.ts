@@ -8,6 +8,7 @@ import { AppError } from '../core/errors.ts';
 import { isValidTimeZone } from '../core/expiry.ts';
 import { Secret } from '../core/secret.ts';
 import { type Config, ConfigSchema } from './schema.ts';
+import { wireGuardProblems } from './wireguard.ts';
 
 /** Environment variables that steer the CLI rather than override config keys. */
 const RESERVED_ENV = new Set(['RAC_CONFIG', 'RAC_LOG_LEVEL', 'RAC_NO_PROGRESS']);
@@ -100,7 +101,7 @@ export function parseConfig(
       problems.push(`gateways.${i}.openvpn: required for kind openvpn`);
     if (gateway.kind !== 'openvpn' && gateway.openvpn !== undefined)
       problems.push(`gateways.${i}.openvpn: only for kind openvpn`);
-    if (gateway.kind === 'wireguard') problems.push(`gateways.${i}.kind: wireguard gateways are not supported yet`);
+    problems.push(...wireGuardProblems(gateway, `gateways.${i}`));
     if (gateway.ssh?.private_key_file === undefined && gateway.ssh?.agent !== true)
       problems.push(`gateways.${i}.ssh.private_key_file: required (or ssh.agent: true with a key in ssh-agent)`);
     if (gateway.ssh?.agent === true && (env['SSH_AUTH_SOCK'] ?? '') === '')

@@ -121,6 +121,31 @@ export const OpenVpnSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A WireGuard gateway (wireguard-go or the kernel module); rac owns only its peer file. */
+export const WireGuardSchema = Type.Object(
+  {
+    interface: Type.String({ pattern: '^[A-Za-z0-9_.=+-]{1,15}$', description: 'interface name, e.g. wg0' }),
+    /** rac's peer file on the gateway ([Peer] sections only): written atomically, loaded with wg syncconf. */
+    peers_file: Type.String({ pattern: '^/', description: 'absolute path on the gateway' }),
+    server_network: Cidr,
+    pools: Type.Object({ vpn: Cidr, 'vpn-bastion': Cidr }, { additionalProperties: false }),
+    /** Networks clients route through the tunnel besides server_network (their AllowedIPs). */
+    routes: Type.Object(
+      { vpn: Type.Array(Cidr, { default: [] }), 'vpn-bastion': Type.Array(Cidr, { default: [] }) },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Where clients reach this gateway, and its public key (for rac profile). */
+    endpoint: Type.Object(
+      { host: NonEmpty, port: Type.Integer({ minimum: 1, maximum: 65535, default: 51820 }) },
+      { additionalProperties: false },
+    ),
+    public_key: Type.String({ description: 'the gateway’s WireGuard public key (wg show <if> public-key)' }),
+    dns: Type.Array(Type.String(), { default: [] }),
+    persistent_keepalive: Type.Integer({ minimum: 0, maximum: 65535, default: 25 }),
+  },
+  { additionalProperties: false },
+);
+
 export const GatewaySchema = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
@@ -128,6 +153,7 @@ export const GatewaySchema = Type.Object(
     rated_sessions: Type.Integer({ minimum: 0 }),
     ssh: SshSchema,
     openvpn: Type.Optional(OpenVpnSchema),
+    wireguard: Type.Optional(WireGuardSchema),
   },
   { additionalProperties: false },
 );
@@ -173,6 +199,7 @@ export type Config = Static<typeof ConfigSchema>;
 export type DirectoryConfig = Static<typeof DirectorySchema>;
 export type GatewayConfig = Static<typeof GatewaySchema>;
 export type OpenVpnConfig = Static<typeof OpenVpnSchema>;
+export type WireGuardConfig = Static<typeof WireGuardSchema>;
 
 /** Dotted paths of every field marked `secret: true`, for log redaction. */
 export function secretPaths(schema: TSchema = ConfigSchema, prefix = ''): string[] {

@@ -8,6 +8,7 @@ import { TIERS, type Tier, tiersIncludedBy } from '../core/tiers.ts';
 import type { ServiceDeps } from './deps.ts';
 import { withApplyLock } from './locks.ts';
 import { syncGateways } from './sync-gateways.ts';
+import { recordRosterWireGuardKeys } from './wireguard-keys.ts';
 
 export interface ApplyOptions {
   /** Apply the first N people, verify them, and stop on any failure before the rest. */
@@ -193,6 +194,7 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
     }
 
     // Then every gateway and bastion, brought to the directory's state (hosts in parallel).
+    if (options.revocation !== true) recordRosterWireGuardKeys(deps, plan, batch.id);
     const systems =
       deps.gateways.length === 0 || options.revocation === true
         ? []

@@ -4,6 +4,7 @@ import { type ResolvedPeople, resolvePeople, type UnusableMember, usableKeys } f
 import { type Tier, tierRank } from '../core/tiers.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
+import { wireGuardDesiredState } from './wireguard-desired.ts';
 
 /**
  * What every host mirrors, read once: the directory's people (by the uid of their entries, each
@@ -84,6 +85,10 @@ export function desiredStateOf(
       }
     }
     return { desired, hold, failed };
+  }
+  if (driver.kind === 'wireguard') {
+    const wg = wireGuardDesiredState(deps, driver.name, tiers, persist);
+    return { desired: wg.desired, hold, failed: [...failed, ...wg.unplaceable] };
   }
   const openvpn = gateway.openvpn;
   if (openvpn === undefined) throw new AppError('RAC_CONFIG_INVALID', `gateway ${driver.name} has no openvpn section`);

@@ -13,6 +13,9 @@ export default function setup(): void {
     '/usr/bin/ssh-keygen',
     '/usr/bin/prometheus',
     '/usr/bin/promtool',
+    '/usr/bin/wg',
+    '/usr/bin/wireguard-go',
+    '/usr/bin/ping',
   ].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     throw new Error(`missing ${missing.join(', ')}: run sh scripts/bootstrap.sh (npm test does)`);

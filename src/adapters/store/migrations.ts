@@ -148,4 +148,21 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     name: 'why a change was made (--reason)',
     sql: `ALTER TABLE audit ADD COLUMN reason TEXT;`,
   },
+  {
+    version: 6,
+    name: 'WireGuard public keys and gateway assignments',
+    sql: `
+      CREATE TABLE wireguard_keys (
+        uid TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL CHECK (source IN ('roster', 'generated')),
+        issued_at TEXT NOT NULL
+      );
+      CREATE TABLE wireguard_assignments (
+        uid TEXT PRIMARY KEY,
+        gateway TEXT NOT NULL,
+        assigned_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

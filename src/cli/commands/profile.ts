@@ -5,18 +5,29 @@ import { AppError, ExitCode } from '../../core/errors.ts';
 import { renderClientProfile } from '../../core/openvpn/render-profile.ts';
 import { personStatus } from '../../services/user-status.ts';
 import type { CliContext } from '../context.ts';
+import { wireGuardProfileCommand } from './wireguard-profile.ts';
 
 /** `rac profile <uid> [--gateway g]`: the person's OpenVPN client profile (.ovpn) on stdout. */
 export async function profileCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { gateway: { type: 'string' } },
+    options: { gateway: { type: 'string' }, out: { type: 'string' }, rotate: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length !== 1) throw new AppError('RAC_USAGE', 'usage: rac profile <uid> [--gateway g]');
+  if (positionals.length !== 1)
+    throw new AppError(
+      'RAC_USAGE',
+      'usage: rac profile <uid> [--gateway g] (WireGuard: --gateway g [--out file] [--rotate])',
+    );
   const loaded = ctx.config();
   const { config } = loaded;
+  const wireguard = config.gateways.find((g) => g.kind === 'wireguard' && g.name === values.gateway);
+  if (wireguard !== undefined)
+    return wireGuardProfileCommand(ctx, wireguard, positionals[0] as string, {
+      rotate: values.rotate,
+      out: values.out,
+    });
   const gateways = config.gateways.filter(
     (g) => g.kind === 'openvpn' && (values.gateway === undefined || g.name === values.gateway),
   );

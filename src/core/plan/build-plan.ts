@@ -23,6 +23,8 @@ export interface Target {
   readonly expires: string | null;
   /** The end date rac has on record for this person's grant (undefined: not known, not compared). */
   readonly recordedExpires?: string | null;
+  /** A WireGuard public key from the roster. */
+  readonly wgKey?: string;
 }
 
 export interface BuildPlanInput {
@@ -85,6 +87,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
       observedSshKeys: target.person.sshPublicKeys,
       setSshKeys: keysChange ? target.setSshKeys : null,
       expires: target.expires,
+      ...(target.wgKey === undefined ? {} : { wgKey: target.wgKey }),
     });
   }
   summary.rejected = input.problems.length;

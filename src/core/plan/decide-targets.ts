@@ -118,6 +118,7 @@ export function decideRosterTargets(input: {
       decidedBy: decision.decidedBy,
       setSshKeys: keysFor(row.sshKey, person.sshPublicKeys, input.replaceKeys === true),
       expires: row.expires,
+      ...(row.wgKey === undefined || row.wgKey === null ? {} : { wgKey: row.wgKey }),
     });
   }
   return { targets, problems, trustedRosterAttributes: trusted };

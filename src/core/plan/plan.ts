@@ -33,6 +33,8 @@ export interface PlannedPerson {
   /** The sshPublicKey values to write, or null to leave the directory's keys alone. */
   readonly setSshKeys: readonly string[] | null;
   readonly expires: string | null;
+  /** A WireGuard public key the roster gives: recorded by apply, used on WireGuard gateways. */
+  readonly wgKey?: string;
 }
 
 export interface PlanProblem {

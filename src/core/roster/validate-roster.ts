@@ -1,11 +1,22 @@
 import { AppError } from '../errors.ts';
 import { isTier, TIERS, type Tier } from '../tiers.ts';
 import { UID_PATTERN } from '../uid.ts';
+import { explainBadWireGuardKey } from '../wireguard/keys.ts';
 import { decodeRoster, type RosterEncoding, type RosterEncodingOption } from './decode-roster.ts';
 import { parseCsv } from './parse-csv.ts';
 import { looksLikePrivateKey, parseSshPublicKey } from './ssh-public-key.ts';
 
-export const ROSTER_COLUMNS = ['uid', 'name', 'email', 'department', 'title', 'tier', 'ssh_key', 'expires'] as const;
+export const ROSTER_COLUMNS = [
+  'uid',
+  'name',
+  'email',
+  'department',
+  'title',
+  'tier',
+  'ssh_key',
+  'expires',
+  'wg_key',
+] as const;
 export type RosterColumn = (typeof ROSTER_COLUMNS)[number];
 
 export const RosterProblemCode = {
@@ -20,6 +31,7 @@ export const RosterProblemCode = {
   emailInvalid: 'RAC_ROSTER_EMAIL_INVALID',
   dateInvalid: 'RAC_ROSTER_DATE_INVALID',
   expired: 'RAC_ROSTER_EXPIRED',
+  wgKeyInvalid: 'RAC_ROSTER_WG_KEY_INVALID',
 } as const;
 export type RosterProblemCode = (typeof RosterProblemCode)[keyof typeof RosterProblemCode];
 
@@ -35,6 +47,8 @@ export interface RosterPerson {
   sshKey: string | null;
   /** YYYY-MM-DD */
   expires: string | null;
+  /** The person's WireGuard public key (`wg pubkey` output), when the roster gives one. */
+  wgKey?: string | null;
 }
 
 export interface RosterProblem {
@@ -234,6 +248,8 @@ export function parseRoster(bytes: Uint8Array, options: ParseRosterOptions): Par
       }
     }
 
+    const wgKey = checkWireGuardKey(value('wg_key'), report);
+
     if (problems.length === before && uid !== null) {
       people.push({
         line: record.line,
@@ -245,6 +261,7 @@ export function parseRoster(bytes: Uint8Array, options: ParseRosterOptions): Par
         tier,
         sshKey,
         expires,
+        ...(wgKey === null ? {} : { wgKey }),
       });
     }
   }
@@ -259,6 +276,19 @@ export function parseRoster(bytes: Uint8Array, options: ParseRosterOptions): Par
 
   problems.sort((a, b) => a.line - b.line);
   return { people, problems, warnings, encoding: decoded.encoding, encodingDetected: decoded.detected, rows };
+}
+
+/** A WireGuard PUBLIC key, strictly as `wg pubkey` prints it; what looks like a private key is never echoed. */
+function checkWireGuardKey(
+  text: string | null,
+  report: (column: RosterColumn, code: RosterProblemCode, reason: string, value: string | null) => void,
+): string | null {
+  if (text === null || text === '') return null;
+  const bad = explainBadWireGuardKey(text);
+  if (bad === null) return text;
+  // A private key has the same shape as a public one; anything key-like is kept out of reports.
+  report('wg_key', RosterProblemCode.wgKeyInvalid, `wg_key ${bad}`, /^[A-Za-z0-9+/=]{40,}$/.test(text) ? null : text);
+  return null;
 }
 
 interface HeaderLayout {

@@ -57,7 +57,17 @@ describe('parseRoster', () => {
   });
 
   it('exports the known columns in order', () => {
-    expect(ROSTER_COLUMNS).toEqual(['uid', 'name', 'email', 'department', 'title', 'tier', 'ssh_key', 'expires']);
+    expect(ROSTER_COLUMNS).toEqual([
+      'uid',
+      'name',
+      'email',
+      'department',
+      'title',
+      'tier',
+      'ssh_key',
+      'expires',
+      'wg_key',
+    ]);
   });
 
   it('matches header names case-insensitively with spaces and hyphens as underscores', () => {
