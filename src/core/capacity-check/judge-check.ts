@@ -160,8 +160,8 @@ export function judgeCheck(summary: ParsedSummary): CheckVerdict {
       status: (up.values['fails'] ?? 0) === 0 ? 'passed' : 'failed',
       detail:
         (up.values['fails'] ?? 0) === 0
-          ? `no gateway down in ${upPolls} polls`
-          : `a gateway was down in ${up.values['fails']} of ${upPolls} polls`,
+          ? `no gateway down in ${upPolls} poll${upPolls === 1 ? '' : 's'}`
+          : `a gateway was down in ${up.values['fails']} of ${upPolls} poll${upPolls === 1 ? '' : 's'}`,
     });
 
   return {
