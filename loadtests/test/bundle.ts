@@ -6,9 +6,9 @@
  *   node loadtests/test/bundle.ts [script.ts] [--out dist/capacity-check.js]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 export interface BundleReport {
   readonly code: string;
@@ -21,37 +21,46 @@ const K6_MODULE = /^k6(\/[a-z0-9/_-]+)?$/;
 const RELATIVE = /^\.\.?\//;
 
 export async function bundleScript(script: string): Promise<BundleReport> {
-  const result = await build({
-    entryPoints: [script],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    external: ['k6', 'k6/*'],
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  }).catch((err: { errors?: Array<{ text: string; location?: { file: string } | null }> }) => {
-    const errors = err.errors ?? [];
-    return { problems: errors.map((e) => `${e.location?.file ?? script}: ${e.text}`) };
-  });
-  if ('problems' in result) return { code: '', imports: [], problems: result.problems };
   const imports: string[] = [];
   const problems: string[] = [];
-  for (const [file, input] of Object.entries(result.metafile.inputs)) {
-    if (file.includes('node_modules/'))
-      problems.push(`${file}: a package file is in the bundle; k6 resolves no packages`);
-    for (const imp of input.imports) {
-      const specifier = imp.original ?? imp.path;
-      imports.push(`${file}: ${specifier}`);
-      if (K6_MODULE.test(specifier)) continue;
-      if (!RELATIVE.test(specifier))
-        problems.push(`${file}: imports ${specifier}: k6 resolves only k6… modules and relative files`);
-      else if (!/\.(ts|js)$/.test(specifier))
-        problems.push(`${file}: imports ${specifier} without its extension: k6 resolves no extensions`);
-    }
+  // Every import is seen here before esbuild resolves it: anything k6 would not resolve is a
+  // problem and stays external, so no package is ever pulled in to hide it.
+  const audit: Plugin = {
+    name: 'k6-imports',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        const file = relative(process.cwd(), args.importer);
+        imports.push(`${file}: ${args.path}`);
+        if (K6_MODULE.test(args.path)) return { path: args.path, external: true };
+        if (!RELATIVE.test(args.path)) {
+          problems.push(`${file}: imports ${args.path}: k6 resolves only k6… modules and relative files`);
+          return { path: args.path, external: true };
+        }
+        if (!/\.(ts|js)$/.test(args.path))
+          problems.push(`${file}: imports ${args.path} without its extension: k6 resolves no extensions`);
+        return undefined;
+      });
+    },
+  };
+  try {
+    const result = await build({
+      entryPoints: [script],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      write: false,
+      logLevel: 'silent',
+      plugins: [audit],
+    });
+    return { code: result.outputFiles[0]?.text ?? '', imports, problems };
+  } catch (err) {
+    const errors = (err as { errors?: Array<{ text: string; location?: { file: string } | null }> }).errors ?? [];
+    for (const e of errors) problems.push(`${e.location?.file ?? script}: ${e.text}`);
+    if (errors.length === 0) problems.push(`${script}: ${(err as Error).message}`);
+    return { code: '', imports, problems };
   }
-  return { code: result.outputFiles[0]?.text ?? '', imports, problems };
 }
 
 if (import.meta.main) {

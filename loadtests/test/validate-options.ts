@@ -116,7 +116,8 @@ class ScenarioChecker {
     const ms = parseK6Duration(v);
     if (ms === null) {
       this.fail(field, `${JSON.stringify(v)} is not a valid duration value`);
-      return { valid: true, ms: 0 };
+      // k6 stops at the decoding error; NaN keeps the range checks quiet about this field.
+      return { valid: true, ms: Number.NaN };
     }
     return { valid: true, ms };
   }
