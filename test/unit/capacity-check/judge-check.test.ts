@@ -5,8 +5,10 @@ import { judgeCheck, verificationOf } from '../../../src/core/capacity-check/jud
 import { parseK6Summary } from '../../../src/core/capacity-check/parse-summary.ts';
 import { renderVerdict } from '../../../src/core/capacity-check/render-verdict.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: each test edits the fixture document where it needs to
+type Doc = Record<string, any>;
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/k6', name), 'utf8')) as Record<string, any>;
+  JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/k6', name), 'utf8')) as Doc;
 
 function judge(doc: unknown) {
   const r = parseK6Summary(doc);

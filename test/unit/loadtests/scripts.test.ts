@@ -20,7 +20,13 @@ async function inspect(env: Record<string, string>) {
   return {
     code: 'code' in result ? result.code : 0,
     stderr: result.stderr,
-    doc: result.stdout === '' ? null : (JSON.parse(result.stdout) as { options: any; problems: string[] }),
+    doc:
+      result.stdout === ''
+        ? null
+        : (JSON.parse(result.stdout) as {
+            options: { scenarios: Record<string, unknown>; thresholds: Record<string, unknown> };
+            problems: string[];
+          }),
   };
 }
 
@@ -73,8 +79,8 @@ describe('the k6 scripts, checked without k6', () => {
     });
     expect(doc?.problems).toEqual([]);
     expect(code).toBe(0);
-    expect(Object.keys(doc?.options.scenarios)).toEqual(['sessions_held', 'login_storm', 'portal', 'api']);
-    expect(doc?.options.scenarios.login_storm).toMatchObject({ preAllocatedVUs: 100, maxVUs: 200 });
+    expect(Object.keys(doc?.options.scenarios ?? {})).toEqual(['sessions_held', 'login_storm', 'portal', 'api']);
+    expect(doc?.options.scenarios['login_storm']).toMatchObject({ preAllocatedVUs: 100, maxVUs: 200 });
     expect(doc?.options.thresholds).toMatchObject({
       rac_sessions_observed: ['max>=5000'],
       rac_sessions_held_seconds: ['max>=1200'],
@@ -85,7 +91,7 @@ describe('the k6 scripts, checked without k6', () => {
 
   it('turn off the scenarios whose target is not configured', async () => {
     const { doc } = await inspect({ RAC_TARGET_SESSIONS: '150', RAC_PROMETHEUS_URL: 'http://127.0.0.1:9090' });
-    expect(Object.keys(doc?.options.scenarios)).toEqual(['sessions_held']);
+    expect(Object.keys(doc?.options.scenarios ?? {})).toEqual(['sessions_held']);
     expect(doc?.problems).toEqual([]);
   });
 
