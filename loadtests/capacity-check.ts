@@ -53,7 +53,7 @@ export function sessionsHeld(): void {
   if (check(sessions, { 'sessions read from Prometheus': () => observed !== null }) && observed !== null) {
     sessionsObserved.add(observed);
     if (observed >= settings.targetSessions) {
-      atTargetSince ??= Date.now();
+      if (atTargetSince === null) atTargetSince = Date.now();
       sessionsHeldSeconds.add((Date.now() - atTargetSince) / 1000);
     } else {
       atTargetSince = null;

@@ -68,8 +68,9 @@ function normaliseRate(values: Record<string, number>): Record<string, number> {
   const out = { ...values };
   if (out['rate'] === undefined && out['value'] !== undefined) out['rate'] = out['value'];
   if (out['matches'] !== undefined && out['total'] !== undefined) {
-    out['passes'] ??= out['matches'];
-    out['fails'] ??= out['total'] - out['matches'];
+    // Plain assignments, not ??=: this file also runs inside k6's JS engine.
+    if (out['passes'] === undefined) out['passes'] = out['matches'];
+    if (out['fails'] === undefined) out['fails'] = out['total'] - out['matches'];
   }
   return out;
 }
