@@ -16,7 +16,7 @@ export const CHECK_METRICS = {
   loginDuration: 'rac_login_duration',
 } as const;
 
-/** The connect success the issue demands, whatever the script's own threshold says. */
+/** The connect success a capacity check demands, whatever the script's own threshold says. */
 export const MIN_CONNECT_SUCCESS = 0.99;
 
 /** The `rac` block our handleSummary adds beside k6's own summary data. */

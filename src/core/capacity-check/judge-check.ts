@@ -3,7 +3,7 @@ import type { ParsedSummary, SummaryMetric } from './parse-summary.ts';
 import { parseMetricSelector, parseThresholdExpression } from './threshold-expression.ts';
 
 /**
- * The verdict of a capacity check (issue: "the check passes when all of these hold"): every k6
+ * The verdict of a capacity check: it passes when all of these hold: every k6
  * threshold passed, and of the check's own conditions every one the summary carries. Verified
  * capacity is the peak of concurrent sessions the exporter was seen holding. Pure and free of
  * Node APIs: the k6 script prints the same verdict that `rac check record` stores.
