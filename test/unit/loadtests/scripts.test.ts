@@ -95,6 +95,22 @@ describe('the k6 scripts, checked without k6', () => {
     expect(doc?.problems).toEqual([]);
   });
 
+  it('dry-run only against loopback: any other address is refused before a packet is sent', async () => {
+    const result = await run(process.execPath, [join(ROOT, 'loadtests/test/dry-run.ts'), SCRIPT], {
+      cwd: scratch,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        RAC_TARGET_SESSIONS: '0',
+        RAC_HOLD: '0s',
+        RAC_PROMETHEUS_URL: 'http://192.0.2.10:9090',
+      },
+    }).catch((err: { code: number; stdout: string; stderr: string }) => err);
+    expect('code' in result ? result.code : 0).toBe(107);
+    expect(result.stderr).toContain('refusing http://192.0.2.10:9090/api/v1/query');
+    expect(result.stderr).toContain('only loopback addresses are allowed');
+    expect(result.stderr).toContain('dry run: no load generated');
+  });
+
   it('refuse options k6 would refuse (exit 104), and bad settings at init (exit 107)', async () => {
     const refused = await inspect({
       RAC_TARGET_SESSIONS: '10',
