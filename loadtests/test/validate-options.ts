@@ -356,6 +356,56 @@ function validateTrendStats(raw: unknown): string[] {
   return problems;
 }
 
+/** k6's system tags (metrics/system_tag.go). */
+const SYSTEM_TAGS = [
+  'proto',
+  'subproto',
+  'status',
+  'method',
+  'url',
+  'name',
+  'group',
+  'check',
+  'error',
+  'error_code',
+  'tls_version',
+  'scenario',
+  'service',
+  'expected_response',
+  'iter',
+  'vu',
+  'ocsp_status',
+  'ip',
+];
+
+/**
+ * Beyond k6, which silently drops what systemTags leaves out: a threshold that selects on a
+ * dropped system tag watches an empty sub-metric, and `rate<0.01` on nothing passes.
+ */
+function validateSystemTags(options: Json): string[] {
+  const raw = options['systemTags'];
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw) || raw.some((t) => typeof t !== 'string'))
+    return ['options.systemTags: must be an array of tag names'];
+  const problems: string[] = [];
+  for (const tag of raw as string[])
+    if (!SYSTEM_TAGS.includes(tag))
+      problems.push(`options.systemTags: "${tag}" is not a k6 system tag (k6 ignores it)`);
+  const thresholds = isObject(options['thresholds']) ? options['thresholds'] : {};
+  for (const key of Object.keys(thresholds)) {
+    const selector = parseMetricSelector(key);
+    if (!selector.ok) continue;
+    for (const tag of selector.value.tags) {
+      const name = tag.slice(0, tag.indexOf(':')).trim();
+      if (SYSTEM_TAGS.includes(name) && !raw.includes(name))
+        problems.push(
+          `options.thresholds[${JSON.stringify(key)}]: selects on the system tag ${name}, which options.systemTags leaves out: the sub-metric would stay empty`,
+        );
+    }
+  }
+  return problems;
+}
+
 /** Every problem k6 would find in these options, all at once, each with its path. */
 export function validateOptions(options: unknown, facts: ScriptFacts): string[] {
   if (!isObject(options)) return ['options: the script must export an options object'];
@@ -367,5 +417,6 @@ export function validateOptions(options: unknown, facts: ScriptFacts): string[] 
   }
   problems.push(...validateThresholds(options['thresholds'], facts));
   problems.push(...validateTrendStats(options['summaryTrendStats']));
+  problems.push(...validateSystemTags(options));
   return problems;
 }

@@ -207,6 +207,28 @@ describe('validateOptions: metrics and summary stats', () => {
   });
 });
 
+describe('validateOptions: system tags', () => {
+  it('refuses a threshold that selects on a system tag the options drop (its sub-metric would stay empty)', () => {
+    expect(
+      validateOptions(
+        { systemTags: ['status', 'name'], thresholds: { 'http_req_failed{scenario:portal}': ['rate<0.01'] } },
+        facts,
+      ),
+    ).toEqual([
+      'options.thresholds["http_req_failed{scenario:portal}"]: selects on the system tag scenario, which options.systemTags leaves out: the sub-metric would stay empty',
+    ]);
+    expect(
+      validateOptions(
+        { systemTags: ['scenario'], thresholds: { 'http_req_failed{scenario:portal}': ['rate<0.01'] } },
+        facts,
+      ),
+    ).toEqual([]);
+    expect(validateOptions({ systemTags: ['scenarios'] }, facts)).toEqual([
+      'options.systemTags: "scenarios" is not a k6 system tag (k6 ignores it)',
+    ]);
+  });
+});
+
 describe('parseK6Duration', () => {
   it('reads k6 durations in milliseconds', () => {
     expect(parseK6Duration('1h30m')).toBe(5_400_000);
