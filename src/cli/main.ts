@@ -3,6 +3,7 @@ import { loadConfig, readCliEnvironment } from '../config/load.ts';
 import { AppError, ExitCode, exitCodeFor } from '../core/errors.ts';
 import { applyCommand } from './commands/apply.ts';
 import { capacityCommand } from './commands/capacity.ts';
+import { checkCommand } from './commands/check.ts';
 import { driftCommand } from './commands/drift.ts';
 import { expireCommand } from './commands/expire.ts';
 import { initCommand } from './commands/init.ts';
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: capacityCommand,
     summary: 'the capacity board: sessions against target, verified and rated capacity',
   },
+  check: { run: checkCommand, summary: 'record a k6 capacity-check summary (check record <file>), list checks' },
   serve: { run: serveCommand, summary: 'the session collector and /metrics for Prometheus' },
   trust: { run: trustCommand, summary: 'show a gateway’s host key and record it as the pin when confirmed' },
 };

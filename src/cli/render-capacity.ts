@@ -23,7 +23,7 @@ export function renderCapacityBoard(b: CapacityBoard, options: { color: boolean 
   );
   out.push(`  limit      ${b.limit.sessions} — ${b.limit.source}: ${b.limit.detail}`);
   out.push(
-    `  target     ${b.targetSessions}    rated ${b.ratedSessions}    verified ${b.verified === null ? `none for this topology (since ${b.topology.since.slice(0, 19)})` : `${b.verified.sessions} at ${b.verified.at}`}`,
+    `  target     ${b.targetSessions}    rated ${b.ratedSessions}    verified ${b.verified === null ? `none for this topology (since ${b.topology.since.slice(0, 19)})` : `${b.verified.sessions} at ${b.verified.at}${b.verified.dryRun === true ? ' — verified by a dry run (no load generated)' : ''}`}`,
   );
   out.push('');
   out.push(`  tier        ${'share of the limit'.padEnd(WIDTH + 1)}sessions  online  grants  expected peak`);

@@ -28,6 +28,8 @@ export const CapacitySchema = Type.Object(
     target_sessions: Type.Integer({ minimum: 1, default: 5000 }),
     peak_concurrency: perTier(Ratio, { public: 0.6, vpn: 0.9, 'vpn-bastion': 0.9 }),
     enforce: Type.Union([Type.Literal('refuse'), Type.Literal('warn')], { default: 'refuse' }),
+    /** A dry run of the capacity check (no load generated) verifies capacity: demo and e2e only. */
+    accept_dry_run: Type.Boolean({ default: false }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -12,7 +12,7 @@ export interface CapacityLimit {
 export interface CapacityInputs {
   readonly targetSessions: number;
   readonly ratedSessions: number | null;
-  readonly verified: { readonly sessions: number; readonly at: string } | null;
+  readonly verified: { readonly sessions: number; readonly at: string; readonly dryRun?: boolean } | null;
 }
 
 /** Onboarding grants against what was proven, else what the hardware is rated for, else the goal. */
@@ -21,7 +21,10 @@ export function capacityLimit({ targetSessions, ratedSessions, verified }: Capac
     return {
       sessions: verified.sessions,
       source: 'verified',
-      detail: `verified by the capacity check of ${verified.at}`,
+      detail:
+        verified.dryRun === true
+          ? `verified by a dry run of the capacity check of ${verified.at} (no load generated; capacity.accept_dry_run)`
+          : `verified by the capacity check of ${verified.at}`,
     };
   }
   if (ratedSessions !== null && ratedSessions > 0) {

@@ -36,7 +36,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export function exitCodeFor(code: string): ExitCode {
   if (code.startsWith('RAC_USAGE_') || code.startsWith('RAC_CONFIG_') || code.startsWith('RAC_POLICY_'))
     return ExitCode.usage;
-  if (code.startsWith('RAC_ROSTER_')) return ExitCode.inputRejected;
+  if (code.startsWith('RAC_ROSTER_') || code.startsWith('RAC_CHECK_')) return ExitCode.inputRejected;
   if (code === 'RAC_CAPACITY_REFUSED') return ExitCode.capacityRefused;
   if (code === 'RAC_APPLY_PARTIAL') return ExitCode.partialFailure;
   if (code === 'RAC_PLAN_STALE' || code === 'RAC_PLAN_UNKNOWN') return ExitCode.planStale;

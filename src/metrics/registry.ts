@@ -117,7 +117,10 @@ export function createMetrics(
 
   // Labelled by topology (one series at a time): a label-less prom-client gauge always exports a
   // value, and these must be absent while the current topology is unverified.
-  const verified = () => (deps.config.gateways.length === 0 ? null : deps.store.latestPassingCheck(topology));
+  const verified = () =>
+    deps.config.gateways.length === 0
+      ? null
+      : deps.store.latestPassingCheck(topology, { acceptDryRun: deps.config.capacity.accept_dry_run });
   new Gauge({
     name: 'remote_access_capacity_verified_sessions',
     help: 'Sessions proven by the last passing capacity check of the current topology (absent while unverified).',

@@ -9,7 +9,7 @@ export interface CapacityBoard {
   readonly at: string;
   readonly targetSessions: number;
   readonly limit: CapacityLimit;
-  readonly verified: { readonly sessions: number; readonly at: string } | null;
+  readonly verified: { readonly sessions: number; readonly at: string; readonly dryRun?: boolean } | null;
   readonly topology: { readonly digest: string; readonly since: string };
   readonly ratedSessions: number;
   readonly sessions: number;
@@ -55,7 +55,10 @@ export function buildCapacityBoard(
   const { config, store } = deps;
   const now = deps.clock.now();
   const digest = topologyDigest(config);
-  const verified = config.gateways.length === 0 ? null : store.latestPassingCheck(digest);
+  const verified =
+    config.gateways.length === 0
+      ? null
+      : store.latestPassingCheck(digest, { acceptDryRun: config.capacity.accept_dry_run });
   const limit = currentCapacityLimit(config, store);
   const fresh = snapshot.hosts.filter((h) => h.observedAt !== null && now.getTime() - h.observedAt <= staleAfterMs);
   const sessions = fresh.flatMap((h) => h.sessions);

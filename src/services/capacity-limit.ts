@@ -15,6 +15,9 @@ export function currentCapacityLimit(config: Config, store: Store): CapacityLimi
   return capacityLimit({
     targetSessions: config.capacity.target_sessions,
     ratedSessions: rated,
-    verified: config.gateways.length === 0 ? null : store.latestPassingCheck(topologyDigest(config)),
+    verified:
+      config.gateways.length === 0
+        ? null
+        : store.latestPassingCheck(topologyDigest(config), { acceptDryRun: config.capacity.accept_dry_run }),
   });
 }

@@ -165,4 +165,19 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 7,
+    name: 'capacity checks: dry run, k6 version, duration, scenarios, conditions',
+    sql: `
+      ALTER TABLE capacity_checks ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1));
+      ALTER TABLE capacity_checks ADD COLUMN target_sessions INTEGER;
+      ALTER TABLE capacity_checks ADD COLUMN k6_version TEXT;
+      ALTER TABLE capacity_checks ADD COLUMN duration_seconds REAL;
+      ALTER TABLE capacity_checks ADD COLUMN shape TEXT;
+      ALTER TABLE capacity_checks ADD COLUMN scenarios TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE capacity_checks ADD COLUMN conditions TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE capacity_checks ADD COLUMN source TEXT;
+      ALTER TABLE capacity_checks ADD COLUMN recorded_by TEXT;
+    `,
+  },
 ];

@@ -53,6 +53,15 @@ describe('renderCapacityBoard', () => {
     expect(text).toContain('verified 4000 at 2026-11-25T10:00:00.000Z');
   });
 
+  it('says when the verified figure comes from a dry run', () => {
+    const dry = renderCapacityBoard(
+      { ...board, verified: { sessions: 180, at: '2026-11-30T09:00:00.000Z', dryRun: true } },
+      { color: false },
+    ).join('\n');
+    expect(dry).toContain('verified 180 at 2026-11-30T09:00:00.000Z — verified by a dry run (no load generated)');
+    expect(text).not.toContain('dry run');
+  });
+
   it('draws a bar per tier and per gateway in proportion', () => {
     const gw1 = lines.find((l) => l.includes('gw-1')) as string;
     expect((gw1.match(/█/g) ?? []).length).toBe(Math.round((2400 / 2500) * 40));

@@ -18,10 +18,19 @@ describe('config', () => {
       target_sessions: 5000,
       peak_concurrency: { public: 0.6, vpn: 0.9, 'vpn-bastion': 0.9 },
       enforce: 'refuse',
+      accept_dry_run: false,
     });
     expect(loaded.config.directory.modify_chunk).toBe(5000);
     expect(loaded.config.http.listen).toBe('127.0.0.1:9464');
     expect(loaded.secrets.directoryBindPassword.reveal()).toBe('s3cret-bind');
+  });
+
+  it('accepts dry runs of the capacity check only when told to (capacity.accept_dry_run)', () => {
+    const fromEnv = parseConfig(EXAMPLE_CONFIG, { path, env: { RAC_CAPACITY_ACCEPT_DRY_RUN: 'true' } });
+    expect(fromEnv.config.capacity.accept_dry_run).toBe(true);
+    expect(() => parseConfig(EXAMPLE_CONFIG, { path, env: { RAC_CAPACITY_ACCEPT_DRY_RUN: 'maybe' } })).toThrow(
+      /capacity\.accept_dry_run/,
+    );
   });
 
   it('never prints the bind password, whatever prints the loaded config', () => {
