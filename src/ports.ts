@@ -42,6 +42,8 @@ export interface ExecOptions {
   readonly stdin?: string | Uint8Array;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
+  /** Bound on stdout (default 256 MiB): past it the command is stopped and RAC_SSH_OUTPUT_TOO_LARGE thrown. */
+  readonly maxStdoutBytes?: number;
 }
 
 export interface ExecResult {
