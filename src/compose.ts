@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createBastionDriver } from './adapters/gateways/bastion/driver.ts';
 import { createOpenVpnDriver } from './adapters/gateways/openvpn/driver.ts';
+import { createProxyDriver } from './adapters/gateways/proxy/driver.ts';
 import { createLdapDirectory } from './adapters/ldap/directory.ts';
 import { createLogger } from './adapters/log/pino-logger.ts';
 import { createSshShell } from './adapters/ssh/ssh-shell.ts';
 import { openStore } from './adapters/store/sqlite-store.ts';
 import { type LoadedConfig, resolveFrom } from './config/load.ts';
 import { loadPolicy } from './config/policy.ts';
-import type { GatewayConfig, OpenVpnConfig } from './config/schema.ts';
+import type { GatewayConfig, OpenVpnConfig, ProxyConfig } from './config/schema.ts';
 import { AppError } from './core/errors.ts';
 import type { Policy } from './core/policy.ts';
 import { Secret } from './core/secret.ts';
@@ -120,6 +121,13 @@ function createGatewayDriver(gateway: GatewayConfig, baseDir: string): GatewayDr
         shell,
         timeoutMs: gateway.ssh.timeout_ms,
         adminUser: gateway.ssh.user,
+      });
+    case 'proxy':
+      return createProxyDriver({
+        name: gateway.name,
+        shell,
+        proxy: gateway.proxy as ProxyConfig,
+        timeoutMs: gateway.ssh.timeout_ms,
       });
     default:
       throw new AppError('RAC_CONFIG_INVALID', `gateways ${gateway.name}: kind ${gateway.kind} is not supported yet`);

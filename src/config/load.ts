@@ -96,6 +96,10 @@ export function parseConfig(
       problems.push(`gateways.${i}.openvpn: required for kind openvpn`);
     if (gateway.kind !== 'openvpn' && gateway.openvpn !== undefined)
       problems.push(`gateways.${i}.openvpn: only for kind openvpn`);
+    if (gateway.kind === 'proxy' && gateway.proxy === undefined)
+      problems.push(`gateways.${i}.proxy: required for kind proxy`);
+    if (gateway.kind !== 'proxy' && gateway.proxy !== undefined)
+      problems.push(`gateways.${i}.proxy: only for kind proxy`);
     if (gateway.kind === 'wireguard') problems.push(`gateways.${i}.kind: wireguard gateways are not supported yet`);
     if (gateway.ssh?.host_key === undefined && !options.allowUnpinned?.includes(gateway.name)) {
       problems.push(

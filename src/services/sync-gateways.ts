@@ -6,6 +6,7 @@ import type { ObservedMemberships } from '../core/plan/plan.ts';
 import type { Tier } from '../core/tiers.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
+import { proxyDesiredState } from './proxy-desired.ts';
 
 /** Every person's tier as the directory says it, by uid (the gateways mirror the directory). */
 export function tiersByUid(memberships: ObservedMemberships, usersBase: string): Map<string, Tier> {
@@ -38,6 +39,7 @@ export async function desiredStateOf(
 ): Promise<DesiredState> {
   const gateway = deps.config.gateways.find((g) => g.name === driver.name);
   if (gateway === undefined) throw new AppError('RAC_CONFIG_INVALID', `no gateway ${driver.name} in the config`);
+  if (driver.kind === 'proxy') return proxyDesiredState(tiers);
   const desired = new Map<string, GatewayGrant>();
   if (driver.kind === 'bastion') {
     const byUid = await keys();
