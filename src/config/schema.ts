@@ -115,6 +115,8 @@ export const ProxySchema = Type.Object(
       minItems: 1,
       default: ['curl', '-fsS', '--max-time', '2', 'http://127.0.0.1:8081/_rac/generation'],
     }),
+    /** nginx's pid file: the proof waits until the master's pre-reload workers stop accepting. */
+    pid_file: Type.String({ pattern: '^/', default: '/run/nginx.pid' }),
     /** How long to wait for the running nginx to serve a new map after a reload. */
     reload_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
     /** Optional include rac writes with map_hash_max_size/bucket_size sized to the map. */

@@ -13,6 +13,8 @@ export default function setup(): void {
     '/usr/bin/ssh-keygen',
     '/usr/bin/prometheus',
     '/usr/bin/promtool',
+    '/usr/sbin/nginx',
+    '/usr/bin/curl',
   ].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     throw new Error(`missing ${missing.join(', ')}: run sh scripts/bootstrap.sh (npm test does)`);

@@ -17,7 +17,15 @@ import {
   planLogRead,
 } from '../../../core/proxy/log-reader.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
-import { APPLY_EXIT, APPLY_SCRIPT, READ_CHANGED_EXIT, READ_MAP_SCRIPT, READ_SCRIPT, STAT_SCRIPT } from './scripts.ts';
+import {
+  APPLY_EXIT,
+  APPLY_SCRIPT,
+  PROOF_SCRIPT,
+  READ_CHANGED_EXIT,
+  READ_MAP_SCRIPT,
+  READ_SCRIPT,
+  STAT_SCRIPT,
+} from './scripts.ts';
 
 export interface ProxyDriverOptions {
   readonly name: string;
@@ -64,18 +72,37 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
     return r.code === 0 ? r.stdout.toString('utf8').trim() : null;
   }
 
-  /** Polls until the running nginx serves `generation`: only then does the map decide requests. */
-  async function awaitGeneration(generation: string, signal?: AbortSignal): Promise<number> {
+  /**
+   * Polls until the running nginx serves `generation` and none of the workers from before the
+   * reload (`oldWorkers`) still accepts connections: only then does the new map decide every
+   * new request (a reload is asynchronous).
+   */
+  async function awaitGeneration(generation: string, oldWorkers: readonly string[], signal?: AbortSignal) {
     const started = performance.now();
-    let seen: string | null = null;
+    let seen = '(no answer)';
+    let left = '';
     while (performance.now() - started < proxy.reload_timeout_ms) {
-      seen = await runningGeneration(signal);
-      if (seen === generation) return performance.now() - started;
-      await new Promise((r) => setTimeout(r, GENERATION_POLL_MS));
+      const r = await shell.exec(
+        [
+          'sh',
+          '-c',
+          PROOF_SCRIPT,
+          'rac-proxy-proof',
+          proxy.pid_file,
+          oldWorkers.join(' '),
+          ...proxy.generation_command,
+        ],
+        { signal, timeoutMs },
+      );
+      const [gen = '', workers = ''] = r.stdout.toString('utf8').split('\n');
+      seen = gen.trim() || '(no answer)';
+      left = workers.trim();
+      if (seen === generation && left === '') return performance.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, GENERATION_POLL_MS));
     }
     throw new AppError(
       'RAC_PROXY_RELOAD_UNPROVEN',
-      `${name}: nginx still serves map generation ${seen ?? '(no answer)'} ${proxy.reload_timeout_ms} ms after the reload, expected ${generation} (check nginx's error log: a reload can fail after the config test)`,
+      `${name}: ${proxy.reload_timeout_ms} ms after the reload nginx serves map generation ${seen} (expected ${generation})${left === '' ? '' : ` and workers ${left} from before the reload still accept connections`}; check nginx's error log: a reload can fail after the config test`,
     );
   }
 
@@ -92,6 +119,7 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
         proxy.map_hash_conf ?? '',
         String(mapHashMaxSize(rendered.entries.size)),
         String(proxy.map_hash_bucket_size),
+        proxy.pid_file,
         String(proxy.test_command.length),
         ...proxy.test_command,
         ...proxy.reload_command,
@@ -110,7 +138,8 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
         `${name}: ${result.code === APPLY_EXIT.reloadFailed ? `${proxy.reload_command.join(' ')} failed` : `writing ${proxy.allow_map} failed`} (exit ${result.code}): ${result.stderr.trim().slice(-800)}`,
       );
     }
-    await awaitGeneration(rendered.generation, signal);
+    const workers = /^workers((?: \d+)*)$/m.exec(result.stdout.toString('utf8'))?.[1]?.trim() ?? '';
+    await awaitGeneration(rendered.generation, workers === '' ? [] : workers.split(' '), signal);
     return rendered;
   }
 
@@ -252,7 +281,7 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
           generation = (await writeMap(keep, signal)).generation;
         } else if (generation === null || text === '') {
           return { disconnected: [], failed: [] }; // no map: nginx lets nobody through
-        } else await awaitGeneration(generation, signal);
+        } else await awaitGeneration(generation, [], signal);
         const active = new Set(before.active.map((p) => p.uid));
         return {
           disconnected: [...wanted].filter((uid) => active.has(uid)).map((uid) => ({ uid, sessions: 1 })),

@@ -9,14 +9,16 @@ export const APPLY_EXIT = { testFailed: 10, reloadFailed: 11 } as const;
 /**
  * Puts a new allow map in place and reloads nginx, or leaves the old one:
  *   $1 map path, $2 sizing include path or '', $3 map_hash_max_size, $4 map_hash_bucket_size,
- *   $5 how many of the remaining words are the test command; the rest is the reload command.
+ *   $5 nginx's pid file, $6 how many of the remaining words are the test command; the rest is
+ *   the reload command.
  * The map comes on stdin, goes to a temp file in the map's directory, and is renamed over the
  * map (atomic). The old map is kept as a hard link until `nginx -t` passed with the new one; if it
- * fails the old map is renamed back and nothing is reloaded.
+ * fails the old map is renamed back and nothing is reloaded. Before the reload it prints the
+ * master's current workers (`workers <pid>…`): the proof waits until none of them accepts.
  */
 export const APPLY_SCRIPT = `set -eu
-map=$1 hashconf=$2 hashmax=$3 bucket=$4 ntest=$5
-shift 5
+map=$1 hashconf=$2 hashmax=$3 bucket=$4 pidfile=$5 ntest=$6
+shift 6
 run_test() (
   n=$1; shift; k=$#; i=0
   for a do
@@ -58,6 +60,12 @@ if ! out=$(run_test "$ntest" "$@" 2>&1); then
 fi
 rm -f -- "$map.rac-prev"
 if [ -n "$hashconf" ]; then rm -f -- "$hashconf.rac-prev"; fi
+master=$(cat -- "$pidfile" 2>/dev/null || echo none)
+printf 'workers'
+ps -e -o pid=,ppid=,args= | while read -r pid ppid args; do
+  if [ "$ppid" = "$master" ] && [ "$args" = 'nginx: worker process' ]; then printf ' %s' "$pid"; fi
+done
+echo
 run_reload "$ntest" "$@" || exit ${APPLY_EXIT.reloadFailed}
 `;
 
@@ -97,4 +105,29 @@ while [ "$#" -ge 5 ]; do
   exec 3<&-
   shift 5
 done
+`;
+
+/**
+ * The revocation proof, one poll: prints the generation the running nginx serves (line 1) and
+ * which of the workers from before the reload still accept connections (line 2). A worker that
+ * handled the reload is titled "worker process is shutting down": it closed its listening
+ * sockets and idle keep-alive connections in the same step (ngx_worker_process_cycle), so new
+ * requests only reach workers with the new map.
+ *   $1 pid file, $2 the old workers' pids (digits and spaces), then the generation command.
+ */
+export const PROOF_SCRIPT = `set -u
+master=$(cat -- "$1" 2>/dev/null || echo none)
+old=$2
+shift 2
+gen=$("$@" 2>/dev/null) || gen=
+echo "$gen"
+left=
+for p in $old; do
+  line=$(ps -o ppid=,args= -p "$p" 2>/dev/null) || continue
+  set -- $line
+  [ "$1" = "$master" ] || continue
+  shift
+  [ "$*" = 'nginx: worker process' ] && left="$left $p"
+done
+echo "$left"
 `;
