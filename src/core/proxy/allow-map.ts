@@ -46,7 +46,11 @@ export interface RenderedAllowMap {
 
 /** nginx lower-cases map keys with ASCII rules only: 'É' stays 'É'. */
 export function mapKeyOf(uid: string): string {
-  return uid.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+  for (let i = 0; i < uid.length; i++) {
+    const c = uid.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return uid.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+  }
+  return uid; // the common case, without allocating
 }
 
 /**

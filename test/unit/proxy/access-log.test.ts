@@ -17,8 +17,25 @@ describe('access log lines', () => {
     expect(parseAccessLogLine('{"t":1,"u":"a\\"b\\\\c\\u0001","s":200}')?.user).toBe('a"b\\c\u0001');
   });
 
+  it('reads fields in any order, with or without escapes, the same way', () => {
+    const plain = parseAccessLogLine('{"s":302,"a":"","m":"GET","u":"bob","t":1700000001}');
+    expect(plain).toEqual({ at: 1700000001000, user: 'bob', status: 302, address: null });
+    const escaped = parseAccessLogLine('{"s":302,"p":"/a\\\\b","u":"bob","t":1700000001}');
+    expect(escaped).toEqual(plain);
+    expect(parseAccessLogLine('{"t":1,"u":"","s":401}')).toEqual({ at: 1000, user: '', status: 401, address: null });
+  });
+
   it('rejects lines of another shape', () => {
-    for (const line of ['', 'GET / 200', '{"t":"x","u":"a","s":200}', '{"t":1,"s":200}', '[1]', '{bad json'])
+    for (const line of [
+      '',
+      'GET / 200',
+      '{"t":"x","u":"a","s":200}',
+      '{"t":1,"s":200}',
+      '[1]',
+      '{bad json',
+      '{"t":1,"u":"a","s":}',
+      '{"t":1,"u":"a","s":200',
+    ])
       expect(parseAccessLogLine(line)).toBeNull();
   });
 
