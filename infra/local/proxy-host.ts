@@ -71,7 +71,12 @@ export interface ProxyHost {
   reloadCommand: string[];
   generationCommand: string[];
   /** The `proxy:` section and ssh line of a rac.yaml gateway entry for this host. */
-  gatewayYaml(options?: { activeWindowSeconds?: number; ratedSessions?: number }): string;
+  gatewayYaml(options?: {
+    activeWindowSeconds?: number;
+    ratedSessions?: number;
+    hostKey?: string;
+    sshTimeoutMs?: number;
+  }): string;
   /** One HTTPS request through the portal as `user` (a fresh connection unless `agent`). */
   get(path: string, credentials: { user: string; password: string } | null, agent?: Agent): Promise<ProxyResponse>;
   /** An HTTPS agent (keep-alive) pinned to this portal's certificate. */
@@ -266,7 +271,7 @@ export async function startProxyHost(options: ProxyHostOptions): Promise<ProxyHo
           `  - name: ${name}`,
           '    kind: proxy',
           `    rated_sessions: ${o.ratedSessions ?? 4000}`,
-          `    ssh: { host: ${address}, port: 22, user: root, private_key_file: ${ssh?.privateKeyFile}, host_key: "${ssh?.hostKeyLine.split(' ').slice(1, 3).join(' ')}" }`,
+          `    ssh: { host: ${address}, port: 22, user: root, private_key_file: ${ssh?.privateKeyFile}, host_key: "${o.hostKey ?? ssh?.hostKeyLine.split(' ').slice(1, 3).join(' ')}"${o.sshTimeoutMs === undefined ? '' : `, timeout_ms: ${o.sshTimeoutMs}`} }`,
           '    proxy:',
           `      allow_map: ${host.allowMap}`,
           `      map_hash_conf: ${host.mapHashConf}`,

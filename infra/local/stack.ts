@@ -4,6 +4,7 @@ import type { CompanyPerson } from './company.ts';
 import { type LocalDirectory, type SeedTier, startDirectory } from './directory.ts';
 import { cleanupAll, newRunId } from './netns.ts';
 import { type OpenVpnGateway, startOpenVpnGateway } from './openvpn-gateway.ts';
+import { type ProxyHost, startProxyHost } from './proxy-host.ts';
 import { configFor } from './workspace.ts';
 
 /**
@@ -15,12 +16,15 @@ export interface LocalStack {
   readonly directory: LocalDirectory;
   readonly gateways: readonly OpenVpnGateway[];
   readonly bastions: readonly Bastion[];
+  /** Access proxies (nginx) of the public tier. */
+  readonly proxies: readonly ProxyHost[];
   /** rac.yaml for this stack (capacity target and rated sessions can be overridden). */
   config(options?: {
     targetSessions?: number;
     ratedSessions?: number;
     hostKeyOverride?: Record<string, string>;
     sshTimeoutMs?: number;
+    activeWindowSeconds?: number;
   }): string;
   /** Freezes a host's sshd (SIGSTOP): to rac the host is down; `resumeHost` brings it back. */
   pauseHost(name: string): Promise<void>;
@@ -33,6 +37,7 @@ export async function startStack(options: {
   memberships?: ReadonlyMap<string, SeedTier>;
   gateways?: number;
   bastions?: number;
+  proxies?: number;
   sync?: boolean;
 }): Promise<LocalStack> {
   const runId = newRunId();
@@ -43,12 +48,17 @@ export async function startStack(options: {
   });
   const gateways: OpenVpnGateway[] = [];
   const bastions: Bastion[] = [];
+  const proxies: ProxyHost[] = [];
   try {
     for (let i = 1; i <= (options.gateways ?? 2); i++)
       gateways.push(await startOpenVpnGateway({ name: `gw-${i}`, directory, index: i, runId }));
     for (let i = 1; i <= (options.bastions ?? 1); i++)
       bastions.push(await startBastion({ name: `bastion-${i}`, runId, index: i }));
+    for (let i = 1; i <= (options.proxies ?? 0); i++)
+      proxies.push(await startProxyHost({ name: `portal-${i}`, runId, index: i, directory }));
   } catch (err) {
+    for (const p of proxies) await p.stop();
+    for (const b of bastions) await b.stop();
     for (const g of gateways) await g.stop();
     await directory.stop();
     throw err;
@@ -57,6 +67,7 @@ export async function startStack(options: {
     const host = [
       ...gateways.map((g) => ({ name: g.name, ssh: g.ssh })),
       ...bastions.map((b) => ({ name: b.name, ssh: b.ssh })),
+      ...proxies.map((p) => ({ name: p.name, ssh: p.ssh })),
     ].find((h) => h.name === name);
     if (host === undefined) throw new Error(`no host ${name}`);
     // The unshare process holds the host's namespaces; its child is the host's sshd.
@@ -71,6 +82,7 @@ export async function startStack(options: {
     directory,
     gateways,
     bastions,
+    proxies,
     config(o = {}) {
       // known_hosts lines start with the address; the pin is the key itself.
       const pin = (name: string, knownHostsLine: string) =>
@@ -104,12 +116,21 @@ export async function startStack(options: {
           `    ssh: { host: ${b.address}, port: ${b.ssh.port}, user: root, private_key_file: ${b.ssh.privateKeyFile}, host_key: "${pin(b.name, b.ssh.hostKeyLine)}"${timeout} }`,
         );
       }
+      for (const p of proxies) {
+        const entry = p.gatewayYaml({
+          ...(o.activeWindowSeconds === undefined ? {} : { activeWindowSeconds: o.activeWindowSeconds }),
+          ...(o.sshTimeoutMs === undefined ? {} : { sshTimeoutMs: o.sshTimeoutMs }),
+          hostKey: pin(p.name, p.ssh.hostKeyLine),
+        });
+        lines.push(entry.trimEnd());
+      }
       if (gateways[0] !== undefined) lines.push('profiles:', `  ca_file: ${gateways[0].caFile}`);
       return `${lines.join('\n')}\n`;
     },
     pauseHost: (name) => signalHost(name, 'SIGSTOP'),
     resumeHost: (name) => signalHost(name, 'SIGCONT'),
     async stop() {
+      for (const p of proxies) await p.stop().catch(() => undefined);
       for (const b of bastions) await b.stop().catch(() => undefined);
       for (const g of gateways) await g.stop().catch(() => undefined);
       await directory.stop();
