@@ -1,4 +1,4 @@
-import { type AccessLogEntry, isAuthenticatedRequest } from './access-log.ts';
+import { type AccessLogEntry, addressIn, isAuthenticatedRequest, scanAccessLog } from './access-log.ts';
 import { mapKeyOf } from './allow-map.ts';
 
 /**
@@ -19,23 +19,52 @@ export interface PersonActivity {
 
 export type ActivityTable = Map<string, PersonActivity>;
 
+/** One authenticated request; true when it is the person's newest so far (its address counts). */
+function recordOne(table: ActivityTable, uid: string, at: number, windowMs: number): PersonActivity | null {
+  const seen = table.get(uid);
+  if (seen === undefined) {
+    const person = { uid, first: at, last: at, address: null };
+    table.set(uid, person);
+    return person;
+  }
+  if (at - seen.last > windowMs) seen.first = at;
+  else if (at < seen.first) seen.first = at;
+  if (at < seen.last) return null;
+  seen.last = at;
+  return seen;
+}
+
 /** Folds requests into the table; entries may arrive out of order (logged when they end). */
 export function recordRequests(table: ActivityTable, entries: Iterable<AccessLogEntry>, windowMs: number): void {
   for (const entry of entries) {
     if (!isAuthenticatedRequest(entry)) continue;
-    const uid = mapKeyOf(entry.user);
-    const seen = table.get(uid);
-    if (seen === undefined) {
-      table.set(uid, { uid, first: entry.at, last: entry.at, address: entry.address });
-      continue;
-    }
-    if (entry.at - seen.last > windowMs) seen.first = entry.at;
-    else if (entry.at < seen.first) seen.first = entry.at;
-    if (entry.at >= seen.last) {
-      seen.last = entry.at;
-      if (entry.address !== null) seen.address = entry.address;
-    }
+    const newest = recordOne(table, mapKeyOf(entry.user), entry.at, windowMs);
+    if (newest !== null && entry.address !== null) newest.address = entry.address;
   }
+}
+
+/**
+ * Folds complete log lines straight into the table (the collector's path: no entry objects, and
+ * the address read once per person, from their newest line). Returns the invalid line count.
+ */
+export function foldAccessLog(table: ActivityTable, bytes: Uint8Array, windowMs: number): number {
+  const newest = new Map<PersonActivity, { text: string; start: number; end: number }>();
+  const invalid = scanAccessLog(bytes, (at, user, status, text, start, end) => {
+    if (user === '' || status < 200 || status >= 400) return;
+    const person = recordOne(table, mapKeyOf(user), at, windowMs);
+    if (person === null) return;
+    const line = newest.get(person);
+    if (line === undefined) newest.set(person, { text, start, end });
+    else {
+      line.start = start;
+      line.end = end;
+    }
+  });
+  for (const [person, line] of newest) {
+    const address = addressIn(line.text, line.start, line.end);
+    if (address !== null) person.address = address;
+  }
+  return invalid;
 }
 
 /** People active at `nowMs`; forgets everyone whose last request left the window. */

@@ -1,7 +1,6 @@
 import type { ProxyConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../core/errors.ts';
-import { parseAccessLogChunk } from '../../../core/proxy/access-log.ts';
-import { type ActivityTable, activePeople, recordRequests } from '../../../core/proxy/active-window.ts';
+import { type ActivityTable, activePeople, foldAccessLog } from '../../../core/proxy/active-window.ts';
 import {
   mapHashMaxSize,
   mapKeyOf,
@@ -20,11 +19,11 @@ import type { GatewayApplyReport, GatewayDriver, GatewayGrant, RemoteShell, Sess
 import {
   APPLY_EXIT,
   APPLY_SCRIPT,
+  COLLECT_SCRIPT,
   PROOF_SCRIPT,
   READ_CHANGED_EXIT,
   READ_MAP_SCRIPT,
   READ_SCRIPT,
-  STAT_SCRIPT,
 } from './scripts.ts';
 
 export interface ProxyDriverOptions {
@@ -149,16 +148,40 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
     return mapCache.map;
   }
 
-  /** One collection step: new log lines folded into the activity table; people active now. */
+  /**
+   * One collection step: new log lines folded into the activity table; people active now. One
+   * round trip when the log only grew (the common case), two after a rotation or truncation.
+   */
   async function collect(signal?: AbortSignal) {
-    const stats = await shell.exec(
-      ['sh', '-c', STAT_SCRIPT, 'rac-proxy-stat', proxy.access_log, rotatedLog, proxy.allow_map],
+    const cursor = logState.current;
+    const first = await shell.exec(
+      [
+        'sh',
+        '-c',
+        COLLECT_SCRIPT,
+        'rac-proxy-collect',
+        proxy.access_log,
+        rotatedLog,
+        proxy.allow_map,
+        cursor?.dev ?? '-',
+        cursor?.ino ?? '-',
+        String(cursor?.offset ?? 0),
+        String(proxy.max_read_bytes),
+      ],
       { signal, timeoutMs },
     );
-    const lines = stats.stdout.toString('utf8').split('\n');
+    const out = first.stdout;
+    let at = 0;
+    const lines: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const nl = out.indexOf(0x0a, at);
+      if (nl === -1) break;
+      lines.push(out.subarray(at, nl).toString('utf8'));
+      at = nl + 1;
+    }
     const now = Number(lines[0]);
-    if (stats.code !== 0 || !Number.isFinite(now) || lines.length < 4)
-      throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: cannot stat the access log: ${stats.stderr.trim()}`);
+    if (first.code !== 0 || lines.length < 4 || !Number.isFinite(now))
+      throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: cannot read the access log: ${first.stderr.trim()}`);
     const [current, rotated] = [lines[1], lines[2]].map(toStat);
     const plan = planLogRead(
       logState,
@@ -166,8 +189,17 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
       { initialBytes: proxy.initial_read_bytes, maxBytes: proxy.max_read_bytes },
     );
     const map = await currentMap(lines[3] as string, signal);
+    const inline = out.subarray(at);
+    const [only] = plan.segments;
     if (plan.segments.length === 0) logState = plan.base;
-    else {
+    else if (
+      plan.segments.length === 1 &&
+      only?.role === 'current' &&
+      only.from === cursor?.offset &&
+      only.length === inline.length
+    ) {
+      fold(advanceLogState(plan, [inline]));
+    } else {
       const paths = { current: proxy.access_log, previous: rotatedLog };
       const read = await shell.exec(
         [
@@ -180,22 +212,25 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
         { signal, timeoutMs },
       );
       const total = plan.segments.reduce((sum, s) => sum + s.length, 0);
-      // Rotated or truncated between stat and read: nothing is taken, the next cycle replans.
+      // Rotated or truncated between the two round trips: nothing is taken, the next cycle replans.
       if (read.code === 0 && read.stdout.length === total) {
         const data: Uint8Array[] = [];
-        let at = 0;
+        let from = 0;
         for (const s of plan.segments) {
-          data.push(read.stdout.subarray(at, at + s.length));
-          at += s.length;
+          data.push(read.stdout.subarray(from, from + s.length));
+          from += s.length;
         }
-        const next = advanceLogState(plan, data);
-        for (const chunk of next.chunks) recordRequests(activity, parseAccessLogChunk(chunk).entries, windowMs);
-        logState = next.state;
+        fold(advanceLogState(plan, data));
       } else if (read.code !== READ_CHANGED_EXIT && read.code !== 0) {
         throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: reading the access log failed: ${read.stderr.trim()}`);
       }
     }
     return { active: activePeople(activity, now, windowMs), map };
+  }
+
+  function fold(next: ReturnType<typeof advanceLogState>) {
+    for (const chunk of next.chunks) foldAccessLog(activity, chunk, windowMs);
+    logState = next.state;
   }
 
   function toSession(p: { uid: string; first: number; address: string | null }): Session {

@@ -76,15 +76,30 @@ exec cat -- "$1"
 `;
 
 /**
- * One line per path given (log, rotated log, map): "dev inode size mtime" or "- - - -" when
- * missing, after a first line with the host's clock in ms (the active window is measured on the
- * proxy's clock, so clock skew between rac and the proxy does not matter).
+ * One collection round trip: the host's clock in ms (the active window is measured on the
+ * proxy's clock, so skew between rac and the proxy does not matter), then "dev inode size mtime"
+ * (or "- - - -") of the log, the rotated log and the map, then — only when the log is still the
+ * file of the cursor ($4 dev, $5 inode) and has not shrunk below $6 — its bytes from $6, at most
+ * $7. Which bytes to take is still decided by the core (planLogRead): the driver uses these
+ * bytes only when the plan is exactly that read, else it fetches the plan with READ_SCRIPT.
+ *   $1 log, $2 rotated log, $3 map, $4 dev, $5 inode, $6 offset, $7 max bytes
  */
-export const STAT_SCRIPT = `now=$(date +%s%N)
+export const COLLECT_SCRIPT = `now=$(date +%s%N)
 echo "\${now%??????}"
-for p do
-  stat -L -c '%d %i %s %Y' -- "$p" 2>/dev/null || echo '- - - -'
-done
+log=$1 rot=$2 map=$3 dev=$4 ino=$5 off=$6 max=$7
+cur='- - - -'
+if [ -r "$log" ] && exec 3<"$log"; then
+  cur=$(stat -L -c '%d %i %s %Y' /dev/fd/3) || cur='- - - -'
+fi
+echo "$cur"
+stat -L -c '%d %i %s %Y' -- "$rot" 2>/dev/null || echo '- - - -'
+stat -L -c '%d %i %s %Y' -- "$map" 2>/dev/null || echo '- - - -'
+set -- $cur
+if [ "$dev" != - ] && [ "$1" = "$dev" ] && [ "$2" = "$ino" ] && [ "$3" -ge "$off" ]; then
+  n=$(($3 - off))
+  [ "$n" -le "$max" ] || n=$max
+  dd bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$n" status=none <&3
+fi
 `;
 
 /** Exit code of READ_SCRIPT when a file is no longer the one planned (rotated in between). */
