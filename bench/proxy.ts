@@ -6,8 +6,8 @@
  *     plus `nginx -s reload` over `ssh` by hand. rac's apply also runs `nginx -t` and waits until
  *     the running nginx serves the new map (the proof); the floor does neither. Goal ≤ 1.5×.
  *  K. One collection cycle over a 1 GB access log grown by 100 000 lines since the last cycle,
- *     against `tail -c` of the same bytes over SSH (on the same connection, and with the system
- *     ssh client). The 1 GB is a sparse file (its old bytes are never read, which is the point);
+ *     against `tail -c` of the same bytes over SSH with the system ssh client (the goal's floor),
+ *     and, stricter, over rac's own already open SSH connection (no handshake in the floor). The 1 GB is a sparse file (its old bytes are never read, which is the point);
  *     the 100 000 lines are real log lines of 5000 people. Goal ≤ 2×. The file is deleted after.
  *  L. `nginx -t` with 5000 and 50 000 map entries (the notes found no published figure).
  */
@@ -163,12 +163,17 @@ try {
       );
     }
     await driver.close();
-    const ratioK = median(cycles) / median(tails);
+    const ratioK = median(cycles) / median(tailsSsh);
+    const strictK = median(cycles) / median(tails);
     console.log(
-      `  median: cycle ${fmt(median(cycles))}   tail -c over the same SSH connection ${fmt(median(tails))}   with the ssh client ${fmt(median(tailsSsh))}`,
+      `  median: cycle ${fmt(median(cycles))}   tail -c over SSH (ssh client) ${fmt(median(tailsSsh))}   tail -c on rac's own open connection ${fmt(median(tails))}`,
+    );
+    console.log(`  log size ${(statSync(log).size / 1024 ** 3).toFixed(2)} GiB`);
+    console.log(
+      `  ratio cycle / tail -c over SSH: ${ratioK.toFixed(2)}×   goal ≤ 2×   ${ratioK <= 2 ? 'MET' : 'MISSED'}`,
     );
     console.log(
-      `  log size ${(statSync(log).size / 1024 ** 3).toFixed(2)} GiB; ratio cycle / tail -c (same connection): ${ratioK.toFixed(2)}×   (ssh client: ${(median(cycles) / median(tailsSsh)).toFixed(2)}×)   goal ≤ 2×   ${ratioK <= 2 ? 'MET' : 'MISSED'}\n`,
+      `  ratio cycle / tail -c on the same open connection (no handshake in the floor): ${strictK.toFixed(2)}×   ${strictK <= 2 ? 'MET' : 'MISSED'} against the same goal\n`,
     );
     rmSync(log, { force: true });
   }

@@ -171,24 +171,33 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
       { signal, timeoutMs },
     );
     const out = first.stdout;
-    let at = 0;
-    const lines: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const nl = out.indexOf(0x0a, at);
+    const stats = new Map<string, string>();
+    let at = out.indexOf(0x0a);
+    const now = Number(out.subarray(0, Math.max(at, 0)).toString('utf8'));
+    let ended = false;
+    while (at !== -1 && !ended) {
+      const nl = out.indexOf(0x0a, at + 1);
       if (nl === -1) break;
-      lines.push(out.subarray(at, nl).toString('utf8'));
-      at = nl + 1;
+      const line = out.subarray(at + 1, nl).toString('utf8');
+      at = nl;
+      if (line === '.') ended = true;
+      else if (line !== '') {
+        // "name dev inode size mtime": the name may hold spaces, the four fields never do.
+        const fields = line.split(' ');
+        stats.set(fields.slice(0, -4).join(' '), fields.slice(-4).join(' '));
+      }
     }
-    const now = Number(lines[0]);
-    if (first.code !== 0 || lines.length < 4 || !Number.isFinite(now))
+    if (first.code !== 0 || !ended || !Number.isFinite(now))
       throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: cannot read the access log: ${first.stderr.trim()}`);
-    const [current, rotated] = [lines[1], lines[2]].map(toStat);
+    const current = toStat(stats.get('/dev/fd/3'));
+    const rotated = toStat(stats.get(rotatedLog));
+    at += 1;
     const plan = planLogRead(
       logState,
       { current: current ?? null, rotated: rotated ?? null },
       { initialBytes: proxy.initial_read_bytes, maxBytes: proxy.max_read_bytes },
     );
-    const map = await currentMap(lines[3] as string, signal);
+    const map = await currentMap(stats.get(proxy.allow_map) ?? 'none', signal);
     const inline = out.subarray(at);
     const [only] = plan.segments;
     if (plan.segments.length === 0) logState = plan.base;

@@ -77,26 +77,29 @@ exec cat -- "$1"
 
 /**
  * One collection round trip: the host's clock in ms (the active window is measured on the
- * proxy's clock, so skew between rac and the proxy does not matter), then "dev inode size mtime"
- * (or "- - - -") of the log, the rotated log and the map, then — only when the log is still the
- * file of the cursor ($4 dev, $5 inode) and has not shrunk below $6 — its bytes from $6, at most
- * $7. Which bytes to take is still decided by the core (planLogRead): the driver uses these
+ * proxy's clock, so skew between rac and the proxy does not matter); one `stat` line
+ * "name dev inode size mtime" per file that exists — the log (as /dev/fd/3, the descriptor the
+ * bytes are read from), the rotated log, the map — then "."; then, only when the log is still
+ * the file of the cursor ($4 dev, $5 inode) and has not shrunk below $6, its bytes from $6, at
+ * most $7. Which bytes to take is still decided by the core (planLogRead): the driver uses these
  * bytes only when the plan is exactly that read, else it fetches the plan with READ_SCRIPT.
  *   $1 log, $2 rotated log, $3 map, $4 dev, $5 inode, $6 offset, $7 max bytes
  */
 export const COLLECT_SCRIPT = `now=$(date +%s%N)
 echo "\${now%??????}"
 log=$1 rot=$2 map=$3 dev=$4 ino=$5 off=$6 max=$7
-cur='- - - -'
-if [ -r "$log" ] && exec 3<"$log"; then
-  cur=$(stat -L -c '%d %i %s %Y' /dev/fd/3) || cur='- - - -'
-fi
-echo "$cur"
-stat -L -c '%d %i %s %Y' -- "$rot" 2>/dev/null || echo '- - - -'
-stat -L -c '%d %i %s %Y' -- "$map" 2>/dev/null || echo '- - - -'
-set -- $cur
-if [ "$dev" != - ] && [ "$1" = "$dev" ] && [ "$2" = "$ino" ] && [ "$3" -ge "$off" ]; then
-  n=$(($3 - off))
+fd=
+if [ -r "$log" ] && exec 3<"$log"; then fd=/dev/fd/3; fi
+stats=$(stat -L -c '%n %d %i %s %Y' -- $fd "$rot" "$map" 2>/dev/null)
+printf '%s\\n.\\n' "$stats"
+nl='
+'
+case "$stats" in
+  "/dev/fd/3 "*) set -- \${stats%%"$nl"*} ;;
+  *) set -- none - - 0 ;;
+esac
+if [ "$dev" != - ] && [ "$2" = "$dev" ] && [ "$3" = "$ino" ] && [ "$4" -ge "$off" ]; then
+  n=$(($4 - off))
   [ "$n" -le "$max" ] || n=$max
   dd bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$n" status=none <&3
 fi
