@@ -189,9 +189,12 @@ function reportError(output: Output, err: unknown): number {
   return ExitCode.unexpected;
 }
 
-if (import.meta.main) {
+/** Runs the CLI on this process's arguments and exits with its code (bin/launch.mjs calls it). */
+export async function runCli(): Promise<never> {
   const code = await main(process.argv.slice(2));
   // Pipes are asynchronous: exit only once everything written has been flushed.
   await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', r))));
   process.exit(code);
 }
+
+if (import.meta.main) await runCli();
