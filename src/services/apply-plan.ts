@@ -158,8 +158,9 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
         store.recordIntent(batch.id, actor, { run, wave: index + 1, uids: go.map((i) => i.uid) });
         const waveFailures = await applyWave(deps, go, memberships, stats);
         if (options.revocation !== true) await undoRevokedDuringWave(deps, go, waveStartedAt, waveFailures, stats);
+        const readBack = await verifyWave(deps, go, waveFailures);
         const verified = [
-          ...(await verifyWave(deps, go, waveFailures)),
+          ...readBack.results,
           ...wave
             .filter((i) => revoked.has(i.uid))
             .map((i) => ({
@@ -185,8 +186,8 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
           stoppedEarly = `${failedInWave} of ${wave.length} people failed in ${index === 0 && options.canary ? 'the canary' : `wave ${index + 1}`}; the rest were not started`;
           break;
         }
-        // Later waves start from what is there now.
-        if (index < waves.length - 1) Object.assign(memberships, await directory.readMemberships());
+        // Later waves start from what is there now: the read-back of this wave (one read per wave).
+        if (index < waves.length - 1) Object.assign(memberships, readBack.readBack);
       }
     } catch (err) {
       store.finishRun(batch.id, actor, 'partial', { error: err instanceof AppError ? err.code : 'unexpected' });
@@ -520,12 +521,12 @@ async function verifyWave(
   deps: ServiceDeps,
   wave: readonly BatchItem[],
   failures: ReadonlyMap<string, string>,
-): Promise<ItemResult[]> {
+): Promise<{ results: ItemResult[]; readBack: ObservedMemberships }> {
   const memberships = await deps.directory.readMemberships();
   const keyUids = wave.filter((i) => i.afterSshKeys !== null).map((i) => i.uid);
   const people = keyUids.length === 0 ? new Map() : await deps.directory.findPeople(keyUids);
   const keysNow = new Map(keyUids.map((uid) => [uid, people.get(uid)?.sshPublicKeys ?? []]));
-  return wave.map((item) => {
+  const results = wave.map((item): ItemResult => {
     const failure = failures.get(item.uid);
     if (failure !== undefined) return { uid: item.uid, outcome: 'failed', error: failure };
     if (isInPlace(item, memberships, keysNow)) return { uid: item.uid, outcome: 'applied' };
@@ -536,6 +537,7 @@ async function verifyWave(
       error: `read-back shows groups [${groups.join(', ')}], expected [${tiersIncludedBy(item.afterTier).join(', ')}]`,
     };
   });
+  return { results, readBack: memberships };
 }
 
 function isUpstreamDown(err: unknown): boolean {

@@ -330,7 +330,13 @@ export function openStore(path: string, options: { now?: () => Date; reason?: st
         const at = now();
         // A grant supersedes a revocation made before its wave started, never one made during it.
         const clearRevocation = db.prepare('DELETE FROM revocations WHERE uid = ? AND at < ?');
-        const items = new Map(store.getItems(batchId).map((i) => [i.uid, i]));
+        // Only this wave's items: a batch of N people in waves costs O(N) in all, not O(N²/wave).
+        const getItem = db.prepare('SELECT * FROM batch_items WHERE batch_id = ? AND uid = ?');
+        const items = new Map<string, BatchItem>();
+        for (const r of results) {
+          const row = getItem.get(batchId, r.uid);
+          if (row !== undefined) items.set(r.uid, toItem(row));
+        }
         const setItem = db.prepare(
           'UPDATE batch_items SET outcome = ?, error = ?, applied_at = ? WHERE batch_id = ? AND uid = ?',
         );
