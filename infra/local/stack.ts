@@ -103,6 +103,7 @@ export async function startStack(options: {
           '    openvpn:',
           `      ccd_dir: ${g.ccdDir}`,
           `      management: ${g.managementSocket}`,
+          `      config_file: ${g.configFile}`,
           `      server_network: ${g.serverSubnet}`,
           `      pools: { vpn: ${a}.${b}.0.0/19, vpn-bastion: ${a}.${b}.32.0/22 }`,
           '      routes: { vpn: [10.100.0.0/16], vpn-bastion: [10.100.0.0/16, 10.101.0.0/16] }',

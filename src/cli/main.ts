@@ -4,6 +4,7 @@ import { AppError, ExitCode, exitCodeFor } from '../core/errors.ts';
 import { applyCommand } from './commands/apply.ts';
 import { capacityCommand } from './commands/capacity.ts';
 import { checkCommand } from './commands/check.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { driftCommand } from './commands/drift.ts';
 import { expireCommand } from './commands/expire.ts';
 import { initCommand } from './commands/init.ts';
@@ -41,6 +42,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   check: { run: checkCommand, summary: 'record a k6 capacity-check summary (check record <file>), list checks' },
   serve: { run: serveCommand, summary: 'the session collector and /metrics for Prometheus' },
   trust: { run: trustCommand, summary: 'show a gateway’s host key and record it as the pin when confirmed' },
+  doctor: {
+    run: doctorCommand,
+    summary: 'check the directory and every host before the first apply; says what to fix',
+  },
 };
 
 const HELP = `rac — remote-access-capacity
