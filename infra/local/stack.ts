@@ -39,6 +39,8 @@ export async function startStack(options: {
   wireguardGateways?: number;
   sync?: boolean;
   layout?: 'uid' | 'nested-cn';
+  /** The directory also on ldaps:// (and StartTLS) with a per-run CA: directory.ldapsUrl, caFile. */
+  tls?: boolean;
 }): Promise<LocalStack> {
   const runId = newRunId();
   const directory = await startDirectory({
@@ -46,6 +48,7 @@ export async function startStack(options: {
     ...(options.memberships === undefined ? {} : { memberships: options.memberships }),
     ...(options.sync === undefined ? {} : { sync: options.sync }),
     ...(options.layout === undefined ? {} : { layout: options.layout }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   const gateways: OpenVpnGateway[] = [];
   const bastions: Bastion[] = [];

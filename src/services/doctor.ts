@@ -297,7 +297,7 @@ async function checkPagedReads(config: Config, probe: DirectoryProbe): Promise<F
       DIRECTORY,
       'fail',
       messageOf(err),
-      `lift the size limit for the service account, e.g. OpenLDAP: olcLimits: dn.exact="${config.directory.bind_dn}" size.soft=unlimited size.hard=unlimited size.prtotal=unlimited (Active Directory: MaxPageSize applies per page; paging is unlimited)`,
+      `lift the size limit for the service account, e.g. OpenLDAP: olcLimits: dn.exact="${config.directory.bind_dn}" size.soft=500 size.hard=unlimited size.prtotal=unlimited on the database (Active Directory: MaxPageSize bounds a page, not a paged search)`,
     );
   }
 }
@@ -627,7 +627,9 @@ async function checkRootOrSudo(
       'host.privilege',
       name,
       'fail',
-      `${ssh.user} is not root and sudo -n true fails (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`,
+      r.code === 127
+        ? `${ssh.user} is not root and sudo is not installed on ${name}`
+        : `${ssh.user} is not root and sudo -n true fails (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`,
       `install infra/sudoers.d/rac on ${name} (visudo -cf it first) so ${ssh.user} may run rac's commands without a password, or manage the host as root`,
     ),
     asRoot: false,
