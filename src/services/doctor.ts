@@ -338,7 +338,10 @@ async function checkGroup(
     };
   }
   const classes = (entry.attributes.get('objectclass') ?? []).map((c) => c.toLowerCase());
-  if (!GROUP_CLASSES.some((c) => classes.includes(c))) {
+  // groupOfUniqueNames holds uniqueMember; it passes only where another class lets it hold member too.
+  const holdsMember =
+    GROUP_CLASSES.some((c) => classes.includes(c)) || (entry.attributes.get('member') ?? []).length > 0;
+  if (!holdsMember) {
     const unique = classes.includes('groupofuniquenames');
     return {
       finding: make(
@@ -369,15 +372,20 @@ async function checkGroup(
       placeholder: null,
     };
   }
+  if (placeholder === null) {
+    return {
+      finding: make(
+        check,
+        DIRECTORY,
+        'warn',
+        `${dn} exists, without a placeholder member outside ${config.directory.users_base}: the right to write member cannot be proven without changing someone`,
+        `add a placeholder member outside ${config.directory.users_base} (Active Directory: a contact)`,
+      ),
+      placeholder,
+    };
+  }
   return {
-    finding: make(
-      check,
-      DIRECTORY,
-      'ok',
-      placeholder === null
-        ? `${dn} exists (${classes.includes('group') ? 'group' : 'groupOfNames'})`
-        : `${dn} exists, with the placeholder member ${placeholder}`,
-    ),
+    finding: make(check, DIRECTORY, 'ok', `${dn} exists, with the placeholder member ${placeholder}`),
     placeholder,
   };
 }
@@ -414,7 +422,9 @@ async function checkGroupWrite(
       DIRECTORY,
       'fail',
       messageOf(err),
-      `grant the service account write access to member of ${dn}, e.g. OpenLDAP: olcAccess: to dn.exact="${dn}" attrs=member by dn.exact="${config.directory.bind_dn}" write by users read`,
+      codeOf(err) === 'RAC_LDAP_INSUFFICIENT_ACCESS'
+        ? `grant the service account write access to member of ${dn}, e.g. OpenLDAP: olcAccess: to dn.exact="${dn}" attrs=member by dn.exact="${config.directory.bind_dn}" write by users read`
+        : `the directory refused a modify of member that changes nothing; rac's membership changes would meet the same refusal: ${messageOf(err)}`,
     );
   }
 }
@@ -440,7 +450,9 @@ async function checkSshKeyWrite(config: Config, probe: DirectoryProbe, person: P
       DIRECTORY,
       'fail',
       messageOf(err),
-      `grant the service account write access to sshPublicKey of people, e.g. OpenLDAP: olcAccess: to dn.subtree="${config.directory.users_base}" attrs=sshPublicKey by dn.exact="${config.directory.bind_dn}" write by users read`,
+      codeOf(err) === 'RAC_LDAP_INSUFFICIENT_ACCESS'
+        ? `grant the service account write access to sshPublicKey of people, e.g. OpenLDAP: olcAccess: to dn.subtree="${config.directory.users_base}" attrs=sshPublicKey by dn.exact="${config.directory.bind_dn}" write by users read`
+        : `the directory refused a modify of sshPublicKey that changes nothing (is the openssh-lpk schema loaded?); rac's key changes would meet the same refusal`,
     );
   }
   const classes = (person.attributes.get('objectclass') ?? []).map((c) => c.toLowerCase());
@@ -630,7 +642,7 @@ async function checkRootOrSudo(
       r.code === 127
         ? `${ssh.user} is not root and sudo is not installed on ${name}`
         : `${ssh.user} is not root and sudo -n true fails (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`,
-      `install infra/sudoers.d/rac on ${name} (visudo -cf it first) so ${ssh.user} may run rac's commands without a password, or manage the host as root`,
+      `give ${ssh.user} password-less sudo on ${name} for the commands rac runs (a rule in /etc/sudoers.d, checked with visudo -cf), or manage the host as root`,
     ),
     asRoot: false,
   };

@@ -178,12 +178,27 @@ describe('rac doctor on the real local stack', () => {
     expect(out.stdout).toMatch(/failed, .* fix the failed checks before applying/);
   });
 
-  it('fails paged reads when the service account keeps the default size limit', async () => {
+  it('fails rights the service account lacks: paged reads past the size limit, writing a group', async () => {
     const ldapi = stack.directory.ldapiUrl;
-    const limits = 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\ndelete: olcLimits\n';
-    execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', ldapi], { input: limits });
+    const db = 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\n';
+    const publicRule = (by: string) =>
+      `olcAccess: {2}to dn.exact="${stack.directory.groups.public}" attrs=member ${by}by users read by * none\n`;
+    const svc = `by dn.exact="${stack.directory.serviceDn}" write `;
+    const ldapmodify = (ldif: string) =>
+      execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', ldapi], { input: ldif });
+    // As on a site whose service account has the defaults: slapd's size limit, and read-only groups.
+    ldapmodify(`${db}delete: olcLimits\n-\ndelete: olcAccess\nolcAccess: {2}\n-\nadd: olcAccess\n${publicRule('')}`);
     try {
+      const before = await directoryState();
       const doc = (await doctor(good)).json<DoctorDocument>();
+      const write = find(doc, 'directory.write-members.public', 'directory');
+      expect(write.status).toBe('fail');
+      expect(write.detail).toContain('insufficient access');
+      expect(write.fix).toContain(
+        `olcAccess: to dn.exact="${stack.directory.groups.public}" attrs=member by dn.exact=`,
+      );
+      expect(find(doc, 'directory.write-members.vpn', 'directory').status).toBe('ok');
+      expect(await directoryState()).toEqual(before);
       const paged = find(doc, 'directory.paged-reads', 'directory');
       expect(paged.status).toBe('fail');
       expect(paged.fix).toContain(
@@ -191,8 +206,9 @@ describe('rac doctor on the real local stack', () => {
       );
       expect(doc.exitCode).toBe(2);
     } finally {
-      const restore = `dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nadd: olcLimits\nolcLimits: dn.exact="${stack.directory.serviceDn}" size.soft=500 size.hard=unlimited size.prtotal=unlimited\n`;
-      execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', ldapi], { input: restore });
+      ldapmodify(
+        `${db}add: olcLimits\nolcLimits: dn.exact="${stack.directory.serviceDn}" size.soft=500 size.hard=unlimited size.prtotal=unlimited\n-\ndelete: olcAccess\nolcAccess: {2}\n-\nadd: olcAccess\n${publicRule(svc)}`,
+      );
     }
   });
 
@@ -239,6 +255,6 @@ describe('rac doctor on the real local stack', () => {
     const privilege = find(doc, 'host.privilege', 'bastion-1');
     expect(privilege.status).toBe('fail');
     expect(privilege.detail).toContain(`${person.uid} is not root`);
-    expect(privilege.fix).toContain('infra/sudoers.d/rac');
+    expect(privilege.fix).toContain(`give ${person.uid} password-less sudo on bastion-1`);
   });
 });
