@@ -488,7 +488,7 @@ export interface HostContext {
   readonly gateway: GatewayConfig;
   readonly shell: RemoteShell;
   readonly timeoutMs: number;
-  /** argv as root: itself when logged in as root, else through `sudo -n`. */
+  /** argv as root: itself when logged in as root, through `sudo -n` where sudo works, else as is. */
   privileged(argv: readonly string[]): readonly string[];
 }
 
@@ -510,7 +510,7 @@ async function checkHost(host: DoctorHost): Promise<Finding[]> {
       gateway: host.gateway,
       shell: login.shell,
       timeoutMs: Math.min(host.gateway.ssh.timeout_ms, 15_000),
-      privileged: (argv) => (privilege.asRoot ? argv : ['sudo', '-n', '--', ...argv]),
+      privileged: (argv) => (privilege.viaSudo ? ['sudo', '-n', '--', ...argv] : argv),
     };
     const checks = HOST_CHECKS_BY_KIND[host.gateway.kind];
     if (checks === undefined) {
@@ -623,16 +623,16 @@ async function checkRootOrSudo(
   host: DoctorHost,
   shell: RemoteShell,
   uid: number,
-): Promise<{ finding: Finding; asRoot: boolean }> {
+): Promise<{ finding: Finding; viaSudo: boolean }> {
   const { name, ssh } = host.gateway;
-  if (uid === 0) return { finding: make('host.privilege', name, 'ok', `${ssh.user} is root`), asRoot: true };
+  if (uid === 0) return { finding: make('host.privilege', name, 'ok', `${ssh.user} is root`), viaSudo: false };
   const r = await shell
     .exec(['sudo', '-n', 'true'], { timeoutMs: Math.min(ssh.timeout_ms, 15_000) })
     .catch((err: unknown) => ({ code: -1, stderr: messageOf(err) }));
   if (r.code === 0)
     return {
       finding: make('host.privilege', name, 'ok', `${ssh.user} may use sudo without a password`),
-      asRoot: false,
+      viaSudo: true,
     };
   return {
     finding: make(
@@ -644,7 +644,7 @@ async function checkRootOrSudo(
         : `${ssh.user} is not root and sudo -n true fails (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`,
       `give ${ssh.user} password-less sudo on ${name} for the commands rac runs (a rule in /etc/sudoers.d, checked with visudo -cf), or manage the host as root`,
     ),
-    asRoot: false,
+    viaSudo: false,
   };
 }
 
