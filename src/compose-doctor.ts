@@ -8,7 +8,7 @@ import type { GatewayConfig } from './config/schema.ts';
 import { AppError } from './core/errors.ts';
 import { Secret } from './core/secret.ts';
 import type { RemoteShell } from './ports.ts';
-import type { DoctorDeps, DoctorHost } from './services/doctor.ts';
+import type { DoctorDeps, DoctorHost } from './services/doctor/ports.ts';
 
 /** Connect and handshake budget of the doctor's SSH and LDAP steps: a dead host must not hold it long. */
 const DOCTOR_CONNECT_TIMEOUT_MS = 10_000;

@@ -3,7 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, type Entry, PresenceFilter } from 'ldapts';
 import { AppError } from '../../core/errors.ts';
 import type { Secret } from '../../core/secret.ts';
-import type { DirectoryProbe, ProbeEntry } from '../../services/doctor.ts';
+import type { DirectoryProbe, ProbeEntry } from '../../services/doctor/ports.ts';
 import { toLdapAppError } from './errors.ts';
 
 export interface DirectoryProbeOptions {
