@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Change, PresenceFilter } from 'ldapts';
@@ -256,5 +256,28 @@ describe('rac doctor on the real local stack', () => {
     expect(privilege.status).toBe('fail');
     expect(privilege.detail).toContain(`${person.uid} is not root`);
     expect(privilege.fix).toContain(`give ${person.uid} password-less sudo on bastion-1`);
+  });
+
+  it('passes once the README’s ACL example is loaded into a directory that lacked it', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /```ldif\n(# rac-acl\.ldif[\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const ldapmodify = (ldif: string) =>
+      execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', stack.directory.ldapiUrl], { input: ldif });
+    // The service account as a fresh directory has it: slapd's size limit, no write rule (the four at {2}…{5}).
+    const deleteRule = '-\ndelete: olcAccess\nolcAccess: {2}\n';
+    ldapmodify(`dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\ndelete: olcLimits\n${deleteRule.repeat(4)}`);
+    const stripped = (await doctor(good)).json<DoctorDocument>();
+    expect(stripped.findings.filter((f) => f.status === 'fail').map((f) => f.check)).toEqual([
+      'directory.paged-reads',
+      'directory.write-members.public',
+      'directory.write-members.vpn',
+      'directory.write-members.vpn-bastion',
+      'directory.write-ssh-keys',
+    ]);
+
+    ldapmodify(example as string);
+    const out = await doctor(good);
+    expect(out.code, out.stdout).toBe(0);
   });
 });
