@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rac-doctor-config-'));
@@ -41,6 +41,8 @@ const message = (fn: () => unknown) => {
 };
 
 describe('config for rac doctor', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
   it('takes openvpn.config_file as an absolute path on the gateway', () => {
     const loaded = parseConfig(config('      config_file: /etc/openvpn/server/server.conf\n'), { path, env: {} });
     expect(loaded.config.gateways[0]?.openvpn?.config_file).toBe('/etc/openvpn/server/server.conf');
