@@ -23,7 +23,12 @@ async function applyOnce(waveSize: number | undefined): Promise<{ ms: number; mo
   const directory = await startDirectory({ people: company, sync: true });
   const dir = mkdtempSync(join(tmpdir(), 'rac-bench-waves-'));
   try {
-    writeFileSync(join(dir, 'rac.yaml'), configFor(directory).replace('target_sessions: 5000', 'target_sessions: 100000').replace('timeout_ms: 10000', 'timeout_ms: 120000'));
+    writeFileSync(
+      join(dir, 'rac.yaml'),
+      configFor(directory)
+        .replace('target_sessions: 5000', 'target_sessions: 100000')
+        .replace('timeout_ms: 10000', 'timeout_ms: 120000'),
+    );
     writeFileSync(join(dir, 'policy.yaml'), 'default: { tier: public, max: vpn-bastion }\nrules: []\n');
     await using services = composeServices(loadConfig({ path: join(dir, 'rac.yaml'), env: {} }), {
       actor: 'bench',

@@ -171,7 +171,7 @@ function listOf(value: string | readonly string[]): readonly string[] {
 }
 
 /** A key or passphrase file, refused when group or others may read it (as ssh refuses a key). */
-function readPrivateFile(gateway: GatewayConfig, key: string, file: string): Secret {
+export function readPrivateFile(gateway: GatewayConfig, key: string, file: string): Secret {
   try {
     const mode = statSync(file).mode;
     if ((mode & 0o077) !== 0)

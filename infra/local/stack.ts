@@ -44,6 +44,8 @@ export async function startStack(options: {
   proxies?: number;
   sync?: boolean;
   layout?: 'uid' | 'nested-cn';
+  /** The directory also on ldaps:// (and StartTLS) with a per-run CA: directory.ldapsUrl, caFile. */
+  tls?: boolean;
 }): Promise<LocalStack> {
   const runId = newRunId();
   const directory = await startDirectory({
@@ -51,6 +53,7 @@ export async function startStack(options: {
     ...(options.memberships === undefined ? {} : { memberships: options.memberships }),
     ...(options.sync === undefined ? {} : { sync: options.sync }),
     ...(options.layout === undefined ? {} : { layout: options.layout }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   const gateways: OpenVpnGateway[] = [];
   const bastions: Bastion[] = [];
@@ -114,6 +117,7 @@ export async function startStack(options: {
           '    openvpn:',
           `      ccd_dir: ${g.ccdDir}`,
           `      management: ${g.managementSocket}`,
+          `      config_file: ${g.configFile}`,
           `      server_network: ${g.serverSubnet}`,
           `      pools: { vpn: ${a}.${b}.0.0/19, vpn-bastion: ${a}.${b}.32.0/22 }`,
           '      routes: { vpn: [10.100.0.0/16], vpn-bastion: [10.100.0.0/16, 10.101.0.0/16] }',

@@ -64,6 +64,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/trust.ts')).trustCommand,
     summary: 'show a gateway’s host key and record it as the pin when confirmed',
   },
+  doctor: {
+    load: async () => (await import('./commands/doctor.ts')).doctorCommand,
+    summary: 'check the directory and every host before the first apply; says what to fix',
+  },
 };
 
 const HELP = `rac — remote-access-capacity

@@ -26,8 +26,8 @@ export interface LoadedConfig {
 
 export interface LoadConfigOptions {
   path?: string | undefined;
-  /** Gateways whose missing host key is not an error (rac trust records it). */
-  allowUnpinned?: readonly string[];
+  /** Gateways whose missing host key is not an error (rac trust records it); true: any (rac doctor reports it). */
+  allowUnpinned?: readonly string[] | true;
   env?: Readonly<Record<string, string | undefined>>;
   cwd?: string;
 }
@@ -63,7 +63,7 @@ export function parseConfig(
     path,
     env,
     ...options
-  }: { path: string; env: Readonly<Record<string, string | undefined>>; allowUnpinned?: readonly string[] },
+  }: { path: string; env: Readonly<Record<string, string | undefined>>; allowUnpinned?: readonly string[] | true },
 ): LoadedConfig {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -110,7 +110,11 @@ export function parseConfig(
       problems.push(`gateways.${i}.ssh.private_key_file: required (or ssh.agent: true with a key in ssh-agent)`);
     if (gateway.ssh?.agent === true && (env['SSH_AUTH_SOCK'] ?? '') === '')
       problems.push(`gateways.${i}.ssh.agent: SSH_AUTH_SOCK is not set (start ssh-agent and ssh-add the key)`);
-    if (gateway.ssh?.host_key === undefined && !options.allowUnpinned?.includes(gateway.name)) {
+    if (
+      gateway.ssh?.host_key === undefined &&
+      options.allowUnpinned !== true &&
+      !options.allowUnpinned?.includes(gateway.name)
+    ) {
       problems.push(
         `gateways.${i}.ssh.host_key: required — a host key is pinned, never accepted blindly (rac trust ${gateway.name} shows it and records it)`,
       );

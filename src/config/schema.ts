@@ -103,6 +103,8 @@ export const OpenVpnSchema = Type.Object(
     ccd_dir: NonEmpty,
     /** The management interface's unix socket on the gateway, reached over SSH. */
     management: NonEmpty,
+    /** The server's config file on the gateway: rac doctor reads the options rac relies on from it. */
+    config_file: Type.Optional(Type.String({ pattern: '^/', description: 'absolute path on the gateway' })),
     /** The server's own network (`server` directive), for the netmask of ifconfig-push. */
     server_network: Cidr,
     pools: Type.Object({ vpn: Cidr, 'vpn-bastion': Cidr }, { additionalProperties: false }),

@@ -34,7 +34,12 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** The one place that maps an error code to a CLI exit code. */
 export function exitCodeFor(code: string): ExitCode {
-  if (code.startsWith('RAC_USAGE_') || code.startsWith('RAC_CONFIG_') || code.startsWith('RAC_POLICY_'))
+  if (
+    code === 'RAC_USAGE' ||
+    code.startsWith('RAC_USAGE_') ||
+    code.startsWith('RAC_CONFIG_') ||
+    code.startsWith('RAC_POLICY_')
+  )
     return ExitCode.usage;
   if (code.startsWith('RAC_ROSTER_') || code.startsWith('RAC_CHECK_')) return ExitCode.inputRejected;
   if (code === 'RAC_CAPACITY_REFUSED') return ExitCode.capacityRefused;

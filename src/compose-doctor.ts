@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { withManagement } from './adapters/gateways/openvpn/management.ts';
+import { createDirectoryProbe } from './adapters/ldap/directory-probe.ts';
+import { createSshShell, parseHostKeyPin, scanHostKey } from './adapters/ssh/ssh-shell.ts';
+import { readPrivateFile } from './compose.ts';
+import { type LoadedConfig, resolveFrom } from './config/load.ts';
+import type { GatewayConfig } from './config/schema.ts';
+import { AppError } from './core/errors.ts';
+import { Secret } from './core/secret.ts';
+import type { RemoteShell } from './ports.ts';
+import type { DoctorDeps, DoctorHost } from './services/doctor/ports.ts';
+
+/** Connect and handshake budget of the doctor's SSH and LDAP steps: a dead host must not hold it long. */
+const DOCTOR_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The real directory and hosts for `rac doctor`, from config. Nothing is connected until a check runs. */
+export function composeDoctor(loaded: LoadedConfig): DoctorDeps & { close(): Promise<void> } {
+  const { config, baseDir } = loaded;
+  let ca: Buffer | undefined;
+  if (config.directory.ca_file !== undefined) {
+    const file = resolveFrom(baseDir, config.directory.ca_file);
+    try {
+      ca = readFileSync(file);
+    } catch (err) {
+      throw new AppError('RAC_CONFIG_INVALID', `directory.ca_file: cannot read ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  const directory = createDirectoryProbe({
+    url: config.directory.url,
+    bindDn: config.directory.bind_dn,
+    bindPassword: loaded.secrets.directoryBindPassword,
+    starttls: config.directory.starttls,
+    ca,
+    timeoutMs: Math.min(config.directory.timeout_ms, DOCTOR_CONNECT_TIMEOUT_MS),
+  });
+  const hosts = config.gateways.map((gateway) => doctorHost(gateway, baseDir, loaded.sshAgentSocket));
+  return {
+    config,
+    directory,
+    hosts,
+    async close() {
+      await directory.close();
+      await Promise.all(hosts.map((h) => h.close().catch(() => undefined)));
+    },
+  };
+}
+
+function doctorHost(gateway: GatewayConfig, baseDir: string, agentSocket: string | undefined): DoctorHost {
+  const { ssh } = gateway;
+  const timeoutMs = Math.min(ssh.timeout_ms, DOCTOR_CONNECT_TIMEOUT_MS);
+  let shell: RemoteShell | null = null;
+  const open = (): RemoteShell => {
+    if (shell !== null) return shell;
+    if (ssh.host_key === undefined) throw new AppError('RAC_CONFIG_INVALID', `${gateway.name}: no pinned host key`);
+    const privateKey =
+      ssh.private_key_file === undefined
+        ? undefined
+        : readPrivateFile(gateway, 'ssh.private_key_file', resolveFrom(baseDir, ssh.private_key_file));
+    const passphrase =
+      ssh.passphrase_file === undefined
+        ? undefined
+        : new Secret(
+            readPrivateFile(gateway, 'ssh.passphrase_file', resolveFrom(baseDir, ssh.passphrase_file))
+              .reveal()
+              .replace(/\r?\n$/, ''),
+          );
+    shell = createSshShell({
+      name: gateway.name,
+      host: ssh.host,
+      port: ssh.port,
+      user: ssh.user,
+      privateKey,
+      passphrase,
+      agent: ssh.agent ? agentSocket : undefined,
+      hostKey: ssh.host_key,
+      connectTimeoutMs: timeoutMs,
+      defaultTimeoutMs: ssh.timeout_ms,
+      concurrency: ssh.concurrency,
+    });
+    return shell;
+  };
+  return {
+    gateway,
+    scanHostKey: () => scanHostKey(ssh.host, ssh.port, timeoutMs),
+    pinnedFingerprint: () =>
+      ssh.host_key === undefined ? null : parseHostKeyPin(ssh.host_key, gateway.name).fingerprint,
+    shell: open,
+    async management(command) {
+      const socket = gateway.openvpn?.management;
+      if (socket === undefined) throw new AppError('RAC_CONFIG_INVALID', `${gateway.name}: no openvpn.management`);
+      return withManagement(open(), socket, timeoutMs, (m) => m.single(command));
+    },
+    async close() {
+      const s = shell;
+      shell = null;
+      await s?.close();
+    },
+  };
+}
