@@ -106,7 +106,7 @@ export interface GatewayApplyReport {
   readonly wrote: boolean;
 }
 
-/** One live session, in the one definition of "connected" (design §4.5). */
+/** One live session, in the one definition of "connected" (README.md, "One definition of connected"). */
 export interface Session {
   readonly gateway: string;
   readonly kind: GatewayKind;

@@ -101,18 +101,3 @@ export function escapeDnValue(value: string): string {
   }
   return out;
 }
-
-/** Is `dn` inside the subtree `base` (or base itself)? */
-export function isUnder(dn: string, base: string): boolean {
-  const d = normalizeDn(dn);
-  const b = normalizeDn(base);
-  return d === b || d.endsWith(`,${b}`);
-}
-
-/** The value of the first RDN if its type is `type` (e.g. the uid of uid=x,ou=people,…). */
-export function firstRdnValue(dn: string, type: string): string | null {
-  const [first] = parseDn(dn);
-  if (first === undefined || first.length !== 1) return null;
-  const [t, v] = first[0] as [string, string];
-  return t.toLowerCase() === type.toLowerCase() ? v : null;
-}

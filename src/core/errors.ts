@@ -18,7 +18,7 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
-/** Exit codes of the CLI, design §4.1. */
+/** Exit codes of the CLI, README.md, "The CLI". */
 export const ExitCode = {
   ok: 0,
   unexpected: 1,

@@ -1,4 +1,4 @@
-/** Tiers are ordered; a higher tier includes every lower one (design §1). */
+/** Tiers are ordered; a higher tier includes every lower one (README.md). */
 export const TIERS = ['public', 'vpn', 'vpn-bastion'] as const;
 export type Tier = (typeof TIERS)[number];
 

@@ -17,7 +17,7 @@ export interface Metrics {
 /**
  * The exporter: a dedicated registry (not prom-client's global one, and without its default
  * process metrics), every value computed at scrape time from the collector's cached snapshot and
- * the store — a scrape never waits on SSH. No label ever names a person (design §4.5).
+ * the store — a scrape never waits on SSH. No label ever names a person (README.md, "One definition of connected").
  */
 export function createMetrics(
   deps: ServiceDeps,

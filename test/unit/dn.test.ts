@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeDnValue, firstRdnValue, isUnder, normalizeDn, parseDn } from '../../src/core/dn.ts';
+import { escapeDnValue, normalizeDn, parseDn } from '../../src/core/dn.ts';
 
 describe('normalizeDn', () => {
   it('treats case and spaces after commas as insignificant', () => {
@@ -38,18 +38,5 @@ describe('escapeDnValue', () => {
 
   it('escapes NUL', () => {
     expect(escapeDnValue('a\0b')).toBe('a\\00b');
-  });
-});
-
-describe('isUnder and firstRdnValue', () => {
-  it('knows the users base subtree', () => {
-    expect(isUnder('uid=x,OU=people,dc=corp,dc=example', 'ou=people,dc=corp,dc=example')).toBe(true);
-    expect(isUnder('cn=nobody,ou=groups,dc=corp,dc=example', 'ou=people,dc=corp,dc=example')).toBe(false);
-    expect(isUnder('uid=x,ou=otherpeople,dc=corp,dc=example', 'ou=people,dc=corp,dc=example')).toBe(false);
-  });
-
-  it('reads the uid of a person DN and nothing from other shapes', () => {
-    expect(firstRdnValue('uid=li\\2Cna,ou=people', 'uid')).toBe('li,na');
-    expect(firstRdnValue('cn=nobody,ou=groups', 'uid')).toBeNull();
   });
 });

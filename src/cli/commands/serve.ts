@@ -7,7 +7,7 @@ import type { ServiceDeps } from '../../services/deps.ts';
 import { expireGrants } from '../../services/expire-grants.ts';
 import type { CliContext } from '../context.ts';
 
-/** `rac serve`: the session collector and /metrics (design §4.4–4.5), until SIGINT or SIGTERM. */
+/** `rac serve`: the session collector and /metrics (README.md, "The service" and "Metrics"), until SIGINT or SIGTERM. */
 export async function serveCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,

@@ -44,11 +44,6 @@ export function parseBastionSessions(psOutput: string): BastionSession[] {
   return sessions;
 }
 
-/** Distinct users with at least one live connection, sorted (for `users_online` and revocation checks). */
-export function usersWithSessions(sessions: readonly BastionSession[]): string[] {
-  return [...new Set(sessions.map((s) => s.user))].sort();
-}
-
 /**
  * The ps user column against the title's user. procps shortens a name that does not fit its column to
  * the first 7 characters and '+'; a truncated name can only be matched on what is left of it.

@@ -199,13 +199,6 @@ export function allocateAddresses(input: AllocationInput): AllocationResult {
   return { assignments, released, exhausted };
 }
 
-/** How many clients a pool can hold under the rule above (for capacity messages and config checks). */
-export function poolCapacity(pool: string, serverNetwork?: string): number {
-  const built = buildPools({ vpn: pool }, serverNetwork).get('vpn') as Pool;
-  const size = built.net.broadcast - built.net.network + 1;
-  return size - 2 - (contains(built.net, built.serverAddress) ? 1 : 0);
-}
-
 function buildPools(spec: Partial<Record<VpnTier, string>>, serverNetwork: string | undefined): Map<VpnTier, Pool> {
   const server = serverNetwork === undefined ? null : parseIpv4Cidr(serverNetwork);
   if (serverNetwork !== undefined && server === null) {

@@ -27,7 +27,7 @@ export interface OpenVpnStatus {
 }
 
 /**
- * A client counts as connected only once it is past authentication (design §4.5). A failed or unfinished
+ * A client counts as connected only once it is past authentication (README.md, "One definition of connected"). A failed or unfinished
  * handshake shows username 'UNDEF'; but a client whose auth is deferred (a script that exits 2, or
  * management-client-auth) is listed WITH its username while the verdict is pending (recorded on 2.6.14).
  * The server assigns the tun address only when the connection is established, after auth succeeded, so
@@ -199,53 +199,3 @@ function shorten(text: string): string {
 }
 
 // ── Management interface replies ─────────────────────────────────────────────────────────────────
-
-export interface ManagementReply {
-  /**
-   * success / error: a one-line reply (`SUCCESS: …`, `ERROR: …`); end: a multi-line reply's END;
-   * incomplete: neither seen yet — keep reading (or time out: the interface serves one client at a time).
-   */
-  status: 'success' | 'error' | 'end' | 'incomplete';
-  /** The text after `SUCCESS: ` or `ERROR: `; null for end and incomplete. */
-  message: string | null;
-  /** Lines of a multi-line reply before END (notifications removed). */
-  body: string[];
-  /** Real-time notifications (`>INFO:…`, `>CLIENT:…`, …) that arrived in between. */
-  notifications: Array<{ type: string; message: string }>;
-  /** Characters consumed up to and including the terminating line; the rest belongs to the next reply. */
-  consumed: number;
-}
-
-/**
- * Splits what the management interface sent for ONE command: a single-line `SUCCESS:`/`ERROR:` or a
- * multi-line body ending in `END`, with asynchronous `>TYPE:` notifications filtered out wherever they fall.
- * Only complete lines are read, so a buffer cut mid-line is `incomplete`, never a wrong answer.
- */
-export function parseManagementReply(text: string): ManagementReply {
-  const body: string[] = [];
-  const notifications: ManagementReply['notifications'] = [];
-  let start = 0;
-  while (true) {
-    const end = text.indexOf('\n', start);
-    if (end === -1) break;
-    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
-    start = end + 1;
-    if (line.startsWith('>')) {
-      const colon = line.indexOf(':');
-      notifications.push(
-        colon === -1
-          ? { type: line.slice(1), message: '' }
-          : { type: line.slice(1, colon), message: line.slice(colon + 1) },
-      );
-    } else if (line.startsWith('SUCCESS:')) {
-      return { status: 'success', message: line.slice(8).trim(), body, notifications, consumed: start };
-    } else if (line.startsWith('ERROR:')) {
-      return { status: 'error', message: line.slice(6).trim(), body, notifications, consumed: start };
-    } else if (line === 'END') {
-      return { status: 'end', message: null, body, notifications, consumed: start };
-    } else {
-      body.push(line);
-    }
-  }
-  return { status: 'incomplete', message: null, body, notifications, consumed: 0 };
-}

@@ -115,7 +115,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
     mode: input.mode,
     source: input.source,
     directory: input.directory,
-    observed: { at: input.createdAt, fingerprint: fingerprintPeople(people) },
+    observed: { at: input.createdAt },
     people,
     systems: { ldap: { groups, sshKeys } },
     capacity,
@@ -157,19 +157,7 @@ export function countTiers(tiers: Iterable<Tier | null>): TierCounts {
   return counts;
 }
 
-/**
- * What the plan saw, per person: the apply's staleness check re-reads the same and compares.
- * Key comments are ignored (only type and blob grant access).
- */
-export function fingerprintPeople(
-  people: readonly Pick<PlannedPerson, 'uid' | 'observedGroups' | 'observedSshKeys'>[],
-): string {
-  const hash = createHash('sha256');
-  const lines = people.map((p) => personState(p.uid, p.observedGroups, p.observedSshKeys)).sort();
-  for (const line of lines) hash.update(`${line}\n`);
-  return `sha256:${hash.digest('hex')}`;
-}
-
+/** One person's groups and keys (type and blob; comments grant nothing): what staleness checks compare. */
 export function personState(uid: string, groups: readonly Tier[], keys: readonly string[]): string {
   const keyIds = keys.map(sshKeyId).sort();
   return `${uid}|${[...groups].sort().join(',')}|${keyIds.join(';')}`;

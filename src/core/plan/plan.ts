@@ -70,7 +70,7 @@ export interface Plan {
     }>;
   };
   readonly directory: { readonly url: string; readonly groups: Readonly<Record<Tier, string>> };
-  readonly observed: { readonly at: string; readonly fingerprint: string };
+  readonly observed: { readonly at: string };
   readonly people: readonly PlannedPerson[];
   /** One section per system. Gateways and bastions get theirs as their drivers arrive. */
   readonly systems: {

@@ -2,7 +2,7 @@ import { type AccessLogEntry, addressIn, isAuthenticatedRequest, scanAccessLog }
 import { mapKeyOf } from './allow-map.ts';
 
 /**
- * "Connected" on the access proxy (design §4.5): a distinct person with at least one
+ * "Connected" on the access proxy (README.md, "One definition of connected"): a distinct person with at least one
  * authenticated (2xx/3xx) request in the last `windowMs`. There is no session to see on a web
  * proxy, so this is our own definition: other proxies (oauth2-proxy, Pomerium, Authelia) export
  * request counters only.

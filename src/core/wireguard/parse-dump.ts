@@ -22,7 +22,7 @@ export interface WireGuardDump {
   readonly peers: readonly WireGuardPeer[];
 }
 
-/** "Connected" for WireGuard (design §4.5): a handshake within the last 180 s. */
+/** "Connected" for WireGuard (README.md, "One definition of connected"): a handshake within the last 180 s. */
 export const LIVE_HANDSHAKE_SECONDS = 180;
 
 export function isLivePeer(peer: WireGuardPeer, nowSeconds: number): boolean {

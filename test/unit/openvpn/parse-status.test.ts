@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  isAuthenticated,
-  type OpenVpnClient,
-  parseManagementReply,
-  parseOpenVpnStatus,
-} from '../../../src/core/openvpn/parse-status.ts';
+import { isAuthenticated, type OpenVpnClient, parseOpenVpnStatus } from '../../../src/core/openvpn/parse-status.ts';
 
 // Recorded from a real OpenVPN 2.6.14 server (topology subnet, username-as-common-name, ccd-exclusive,
 // auth-user-pass-verify via-file) in a private network namespace, with five real clients:
@@ -186,50 +181,5 @@ describe('parseOpenVpnStatus', () => {
     expect(status.clients).toHaveLength(5000);
     expect(status.clients.filter(isAuthenticated)).toHaveLength(4950);
     expect(status.clients[4999]).toMatchObject({ commonName: 'user4999', clientId: 4999, bytesOut: 99980 });
-  });
-});
-
-describe('parseManagementReply', () => {
-  it('reads one-line replies (recorded: load-stats, a client-kill of an unknown id)', () => {
-    const loadStats = 'SUCCESS: nclients=3,bytesin=4907,bytesout=9478\r\n';
-    expect(parseManagementReply(loadStats)).toEqual({
-      status: 'success',
-      message: 'nclients=3,bytesin=4907,bytesout=9478',
-      body: [],
-      notifications: [],
-      consumed: loadStats.length,
-    });
-    expect(parseManagementReply('ERROR: client-kill command failed\r\n')).toMatchObject({
-      status: 'error',
-      message: 'client-kill command failed',
-    });
-  });
-
-  it('separates the greeting and other notifications from the reply', () => {
-    const text = ">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more info\r\nSUCCESS: pid=1234\r\n";
-    const reply = parseManagementReply(text);
-    expect(reply.status).toBe('success');
-    expect(reply.notifications).toEqual([
-      { type: 'INFO', message: "OpenVPN Management Interface Version 5 -- type 'help' for more info" },
-    ]);
-  });
-
-  it('collects a multi-line reply up to END, and says where the next reply starts', () => {
-    const text = `${STATUS_3}>BYTECOUNT_CLI:0,1,2\r\nSUCCESS: next\r\n`;
-    const reply = parseManagementReply(text);
-    expect(reply.status).toBe('end');
-    expect(reply.body).toHaveLength(14);
-    expect(parseOpenVpnStatus(reply.body.join('\n')).clients).toHaveLength(5);
-    expect(parseManagementReply(text.slice(reply.consumed))).toMatchObject({
-      status: 'success',
-      message: 'next',
-      notifications: [{ type: 'BYTECOUNT_CLI', message: '0,1,2' }],
-    });
-  });
-
-  it('is incomplete until the terminating line has fully arrived', () => {
-    expect(parseManagementReply(STATUS_3.slice(0, 200)).status).toBe('incomplete');
-    expect(parseManagementReply('SUCCESS: half').status).toBe('incomplete');
-    expect(parseManagementReply('').consumed).toBe(0);
   });
 });
