@@ -5,6 +5,7 @@ import { applyCommand } from './commands/apply.ts';
 import { capacityCommand } from './commands/capacity.ts';
 import { checkCommand } from './commands/check.ts';
 import { driftCommand } from './commands/drift.ts';
+import { expandCommand } from './commands/expand.ts';
 import { expireCommand } from './commands/expire.ts';
 import { initCommand } from './commands/init.ts';
 import { planCommand } from './commands/plan.ts';
@@ -37,6 +38,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   capacity: {
     run: capacityCommand,
     summary: 'the capacity board: sessions against target, verified and rated capacity',
+  },
+  expand: {
+    run: expandCommand,
+    summary: 'take a topology change in: push grants to new hosts, record it, capacity unverified',
   },
   check: { run: checkCommand, summary: 'record a k6 capacity-check summary (check record <file>), list checks' },
   serve: { run: serveCommand, summary: 'the session collector and /metrics for Prometheus' },
