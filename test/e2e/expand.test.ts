@@ -164,6 +164,17 @@ describe('rac expand: a second gateway, capacity unverified, then verified again
     expect(unconfirmed.stdout).toContain('+ gw-2 (openvpn, rated 2500)');
     expect(unconfirmed.stderr).toContain('--yes');
 
+    // A new host that cannot be reached: exit 5, the topology stays unrecorded, so a re-run finishes the job.
+    await stack.pauseHost('gw-2');
+    try {
+      const down = await runRac(dir, ['expand', '--yes', '--json']);
+      expect(down.code, down.stderr).toBe(5);
+      expect(down.json()).toMatchObject({ status: 'partial', hosts: [{ name: 'gw-2', status: 'unavailable' }] });
+    } finally {
+      await stack.resumeHost('gw-2');
+    }
+    expect((await runRac(dir, ['capacity', '--json'])).stderr).toContain('+ gw-2 (openvpn, rated 2500)');
+
     // 3. rac expand pushes every existing grant to gw-2 (read back), records the topology, capacity unverified.
     const expanded = await runRac(dir, ['expand', '--yes', '--json']);
     expect(expanded.code, expanded.stderr).toBe(0);
@@ -207,6 +218,15 @@ describe('rac expand: a second gateway, capacity unverified, then verified again
     // The exporter of the new topology is scraped, and exports no verified figure for it.
     await prometheus.waitFor('remote_access_capacity_rated_sessions{gateway="gw-2"}', (r) => r.length > 0, 30_000);
     expect(await prometheus.query('remote_access_capacity_verified_sessions')).toEqual([]);
+    const previous = await prometheus.query('remote_access_capacity_previous_verified_sessions');
+    expect(previous.map((r) => [r.metric['topology'], r.value[1]])).toEqual([[small, '3']]);
+    // The recording rule the capacity alerts use agrees with the gate.
+    const limit = await prometheus.waitFor(
+      'remote_access:capacity_limit:sessions',
+      (r) => r[0]?.value[1] === '3',
+      10_000,
+    );
+    expect(limit[0]?.value[1]).toBe('3');
 
     // 4. Onboarding beyond the previous verified capacity is refused, with the numbers.
     const refused = await runRac(dir, ['apply', 'one-more.csv', '--yes']);
@@ -224,6 +244,9 @@ describe('rac expand: a second gateway, capacity unverified, then verified again
     const exported = await prometheus.waitFor('remote_access_capacity_verified_sessions', (r) => r.length > 0, 30_000);
     expect(exported[0]?.metric['topology']).toBe(big);
     expect(Number(exported[0]?.value[1])).toBe(5);
+    expect(
+      await prometheus.waitFor('remote_access_capacity_previous_verified_sessions', (r) => r.length === 0, 10_000),
+    ).toEqual([]);
 
     // 6. Within it: allowed. Beyond it: refused.
     const within = await runRac(dir, ['apply', 'one-more.csv', '--yes']);
