@@ -34,6 +34,10 @@ export async function expandCommand(ctx: CliContext, args: string[]): Promise<nu
           ? 'No new hosts: no grants to push.'
           : `Every existing grant is pushed to: ${preview.provision.join(', ')}.`,
       );
+      if ((preview.diff?.removed.length ?? 0) > 0)
+        output.text(
+          'Removed hosts are no longer managed by rac: what they hold stays there until the host is retired.',
+        );
       output.text('The new topology is recorded and its capacity is unverified until a capacity check of it passes.');
     }
     if (!values.yes) {
