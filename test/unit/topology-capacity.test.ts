@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/adapters/log/pino-logger.ts';
 import { openStore, type Store } from '../../src/adapters/store/sqlite-store.ts';
+import { renderExpandReport } from '../../src/cli/commands/expand.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { capacityLimit, gateCapacity } from '../../src/core/capacity.ts';
 import { topologyOf } from '../../src/core/topology.ts';
@@ -209,5 +210,50 @@ describe('rac expand (service), for changes that need no host', () => {
       code: 'RAC_PLAN_STALE',
     });
     expect(store.topologies.history()).toHaveLength(2);
+  });
+});
+
+describe('renderExpandReport', () => {
+  const capacity = { sessions: 3, source: 'previous-verified' as const, detail: 'this topology is unverified; …' };
+  const host = {
+    name: 'gw-2',
+    kind: 'openvpn',
+    added: 3,
+    unchanged: 0,
+    verified: 3,
+    expected: 3,
+    missing: [],
+    error: null,
+    durationMs: 420,
+    failed: [],
+  };
+
+  it('shows each new host read back, what was recorded and the figure the gate now uses', () => {
+    const lines = renderExpandReport({
+      status: 'recorded',
+      from: 'sha256:aaaa',
+      to: 'sha256:bbbb',
+      changes: ['+ gw-2 (openvpn, rated 2500)'],
+      hosts: [{ ...host, status: 'applied' }],
+      capacity,
+    });
+    expect(lines).toContain('  gw-2 (openvpn): +3 =0, read back 3/3 grants in 0.42s');
+    expect(lines).toContain('Recorded topology sha256:bbbb (was sha256:aaaa).');
+    expect(lines.at(-1)).toBe('capacity: 3 sessions — previous-verified: this topology is unverified; …');
+  });
+
+  it('says plainly that nothing was recorded when a host was not done', () => {
+    const lines = renderExpandReport({
+      status: 'partial',
+      from: 'sha256:aaaa',
+      to: 'sha256:bbbb',
+      changes: [],
+      hosts: [{ ...host, status: 'unavailable', verified: 0, added: 0, error: 'RAC_SSH_TIMEOUT: no answer' }],
+      capacity,
+    });
+    expect(lines).toContain('  gw-2 (openvpn): UNAVAILABLE — RAC_SSH_TIMEOUT: no answer');
+    expect(lines.join('\n')).toContain(
+      'Not recorded: a host was not done. Topology sha256:aaaa stays the recorded one',
+    );
   });
 });
