@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createBastionDriver } from './adapters/gateways/bastion/driver.ts';
 import { createOpenVpnDriver } from './adapters/gateways/openvpn/driver.ts';
+import { createProxyDriver } from './adapters/gateways/proxy/driver.ts';
 import { createWireGuardDriver } from './adapters/gateways/wireguard/driver.ts';
 import { createLdapDirectory } from './adapters/ldap/directory.ts';
 import { createLogger } from './adapters/log/pino-logger.ts';
@@ -8,7 +9,7 @@ import { createSshShell } from './adapters/ssh/ssh-shell.ts';
 import { openStore } from './adapters/store/sqlite-store.ts';
 import { type LoadedConfig, resolveFrom } from './config/load.ts';
 import { loadPolicy } from './config/policy.ts';
-import type { GatewayConfig, OpenVpnConfig, WireGuardConfig } from './config/schema.ts';
+import type { GatewayConfig, OpenVpnConfig, ProxyConfig, WireGuardConfig } from './config/schema.ts';
 import { AppError } from './core/errors.ts';
 import type { Policy } from './core/policy.ts';
 import { Secret } from './core/secret.ts';
@@ -152,6 +153,13 @@ function createGatewayDriver(
         wireguard: gateway.wireguard as WireGuardConfig,
         timeoutMs: gateway.ssh.timeout_ms,
         keyOwners: () => new Map([...store.wireguard.listKeys()].map(([uid, k]) => [k.publicKey, uid])),
+      });
+    case 'proxy':
+      return createProxyDriver({
+        name: gateway.name,
+        shell,
+        proxy: gateway.proxy as ProxyConfig,
+        timeoutMs: gateway.ssh.timeout_ms,
       });
     default:
       throw new AppError('RAC_CONFIG_INVALID', `gateways ${gateway.name}: kind ${gateway.kind} is not supported yet`);

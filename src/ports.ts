@@ -42,6 +42,8 @@ export interface ExecOptions {
   readonly stdin?: string | Uint8Array;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
+  /** Bound on stdout (default 256 MiB): past it the command is stopped and RAC_SSH_OUTPUT_TOO_LARGE thrown. */
+  readonly maxStdoutBytes?: number;
 }
 
 export interface ExecResult {
@@ -68,7 +70,7 @@ export interface RemoteShell {
   close(): Promise<void>;
 }
 
-export type GatewayKind = 'openvpn' | 'wireguard' | 'bastion';
+export type GatewayKind = 'openvpn' | 'wireguard' | 'bastion' | 'proxy';
 
 /** What one person should have (or has) on one gateway or bastion. */
 export interface GatewayGrant {
@@ -113,6 +115,11 @@ export interface Session {
   readonly id: string;
   readonly since: number | null;
   readonly address: string | null;
+  /**
+   * The tier of access this session uses, when the host knows it (the access proxy: `public`,
+   * whatever the person's highest tier). Absent: the person's granted tier.
+   */
+  readonly tier?: Tier;
 }
 
 export interface DisconnectReport {

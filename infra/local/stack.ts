@@ -4,6 +4,7 @@ import type { CompanyPerson } from './company.ts';
 import { type LocalDirectory, type SeedTier, startDirectory } from './directory.ts';
 import { cleanupAll, newRunId } from './netns.ts';
 import { type OpenVpnGateway, startOpenVpnGateway } from './openvpn-gateway.ts';
+import { type ProxyHost, startProxyHost } from './proxy-host.ts';
 import { startWireGuardGateway, type WireGuardGateway } from './wireguard-gateway.ts';
 import { configFor } from './workspace.ts';
 
@@ -17,12 +18,15 @@ export interface LocalStack {
   readonly gateways: readonly OpenVpnGateway[];
   readonly bastions: readonly Bastion[];
   readonly wireguardGateways: readonly WireGuardGateway[];
+  /** Access proxies (nginx) of the public tier. */
+  readonly proxies: readonly ProxyHost[];
   /** rac.yaml for this stack (capacity target and rated sessions can be overridden). */
   config(options?: {
     targetSessions?: number;
     ratedSessions?: number;
     hostKeyOverride?: Record<string, string>;
     sshTimeoutMs?: number;
+    activeWindowSeconds?: number;
   }): string;
   /** Freezes a host's sshd (SIGSTOP): to rac the host is down; `resumeHost` brings it back. */
   pauseHost(name: string): Promise<void>;
@@ -37,6 +41,7 @@ export async function startStack(options: {
   bastions?: number;
   /** WireGuard gateways (wireguard-go), named wg-1, wg-2, … (default none). */
   wireguardGateways?: number;
+  proxies?: number;
   sync?: boolean;
   layout?: 'uid' | 'nested-cn';
 }): Promise<LocalStack> {
@@ -50,6 +55,7 @@ export async function startStack(options: {
   const gateways: OpenVpnGateway[] = [];
   const bastions: Bastion[] = [];
   const wireguardGateways: WireGuardGateway[] = [];
+  const proxies: ProxyHost[] = [];
   try {
     for (let i = 1; i <= (options.gateways ?? 2); i++)
       gateways.push(await startOpenVpnGateway({ name: `gw-${i}`, directory, index: i, runId }));
@@ -57,7 +63,10 @@ export async function startStack(options: {
       bastions.push(await startBastion({ name: `bastion-${i}`, runId, index: i }));
     for (let i = 1; i <= (options.wireguardGateways ?? 0); i++)
       wireguardGateways.push(await startWireGuardGateway({ name: `wg-${i}`, index: i, runId }));
+    for (let i = 1; i <= (options.proxies ?? 0); i++)
+      proxies.push(await startProxyHost({ name: `portal-${i}`, runId, index: i, directory }));
   } catch (err) {
+    for (const p of proxies) await p.stop();
     for (const g of wireguardGateways) await g.stop();
     for (const b of bastions) await b.stop();
     for (const g of gateways) await g.stop();
@@ -69,6 +78,7 @@ export async function startStack(options: {
       ...gateways.map((g) => ({ name: g.name, ssh: g.ssh })),
       ...bastions.map((b) => ({ name: b.name, ssh: b.ssh })),
       ...wireguardGateways.map((g) => ({ name: g.name, ssh: g.ssh })),
+      ...proxies.map((p) => ({ name: p.name, ssh: p.ssh })),
     ].find((h) => h.name === name);
     if (host === undefined) throw new Error(`no host ${name}`);
     // The unshare process holds the host's namespaces; its child is the host's sshd.
@@ -84,6 +94,7 @@ export async function startStack(options: {
     gateways,
     bastions,
     wireguardGateways,
+    proxies,
     config(o = {}) {
       // known_hosts lines start with the address; the pin is the key itself.
       const pin = (name: string, knownHostsLine: string) =>
@@ -134,12 +145,21 @@ export async function startStack(options: {
           `      public_key: "${g.publicKey}"`,
         );
       }
+      for (const p of proxies) {
+        const entry = p.gatewayYaml({
+          ...(o.activeWindowSeconds === undefined ? {} : { activeWindowSeconds: o.activeWindowSeconds }),
+          ...(o.sshTimeoutMs === undefined ? {} : { sshTimeoutMs: o.sshTimeoutMs }),
+          hostKey: pin(p.name, p.ssh.hostKeyLine),
+        });
+        lines.push(entry.trimEnd());
+      }
       if (gateways[0] !== undefined) lines.push('profiles:', `  ca_file: ${gateways[0].caFile}`);
       return `${lines.join('\n')}\n`;
     },
     pauseHost: (name) => signalHost(name, 'SIGSTOP'),
     resumeHost: (name) => signalHost(name, 'SIGCONT'),
     async stop() {
+      for (const p of proxies) await p.stop().catch(() => undefined);
       for (const b of bastions) await b.stop().catch(() => undefined);
       for (const g of wireguardGateways) await g.stop().catch(() => undefined);
       for (const g of gateways) await g.stop().catch(() => undefined);

@@ -102,6 +102,10 @@ export function parseConfig(
     if (gateway.kind !== 'openvpn' && gateway.openvpn !== undefined)
       problems.push(`gateways.${i}.openvpn: only for kind openvpn`);
     problems.push(...wireGuardProblems(gateway, `gateways.${i}`));
+    if (gateway.kind === 'proxy' && gateway.proxy === undefined)
+      problems.push(`gateways.${i}.proxy: required for kind proxy`);
+    if (gateway.kind !== 'proxy' && gateway.proxy !== undefined)
+      problems.push(`gateways.${i}.proxy: only for kind proxy`);
     if (gateway.ssh?.private_key_file === undefined && gateway.ssh?.agent !== true)
       problems.push(`gateways.${i}.ssh.private_key_file: required (or ssh.agent: true with a key in ssh-agent)`);
     if (gateway.ssh?.agent === true && (env['SSH_AUTH_SOCK'] ?? '') === '')

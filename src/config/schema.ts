@@ -148,14 +148,53 @@ export const WireGuardSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The access proxy (nginx) of the public tier: infra/nginx/rac-portal.conf shows the server side. */
+export const ProxySchema = Type.Object(
+  {
+    /** The map body rac writes (temp file + rename in its directory); outside conf.d/*.conf. */
+    allow_map: Type.String({ pattern: '^/', description: 'absolute path on the proxy host' }),
+    /** The JSON access log (log_format rac_json in infra/nginx/), read incrementally. */
+    access_log: Type.String({ pattern: '^/', description: 'absolute path on the proxy host' }),
+    /** Where logrotate moves the log (drained after a rotation); default `<access_log>.1`. */
+    rotated_log: Type.Optional(Type.String({ pattern: '^/' })),
+    /** A person counts as connected for this long after an authenticated request. */
+    active_window_seconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+    test_command: Type.Array(NonEmpty, { minItems: 1, default: ['nginx', '-t'] }),
+    reload_command: Type.Array(NonEmpty, { minItems: 1, default: ['nginx', '-s', 'reload'] }),
+    /** Run on the proxy host; prints the allow-map generation the running nginx serves. */
+    generation_command: Type.Array(NonEmpty, {
+      minItems: 1,
+      default: ['curl', '-fsS', '--max-time', '2', 'http://127.0.0.1:8081/_rac/generation'],
+    }),
+    /** nginx's pid file: the proof waits until the master's pre-reload workers stop accepting. */
+    pid_file: Type.String({ pattern: '^/', default: '/run/nginx.pid' }),
+    /** How long to wait for the running nginx to serve a new map after a reload. */
+    reload_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+    /** Optional include rac writes with map_hash_max_size/bucket_size sized to the map. */
+    map_hash_conf: Type.Optional(Type.String({ pattern: '^/' })),
+    map_hash_bucket_size: Type.Integer({ minimum: 32, maximum: 4096, default: 128 }),
+    /** The first read of a log starts this far from its end (never the whole file). */
+    initial_read_bytes: Type.Integer({ minimum: 0, default: 16 * 1024 * 1024 }),
+    /** At most this much log per collection cycle; the rest is read on the next ones. */
+    max_read_bytes: Type.Integer({ minimum: 4096, default: 256 * 1024 * 1024 }),
+  },
+  { additionalProperties: false },
+);
+
 export const GatewaySchema = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
-    kind: Type.Union([Type.Literal('openvpn'), Type.Literal('wireguard'), Type.Literal('bastion')]),
+    kind: Type.Union([
+      Type.Literal('openvpn'),
+      Type.Literal('wireguard'),
+      Type.Literal('bastion'),
+      Type.Literal('proxy'),
+    ]),
     rated_sessions: Type.Integer({ minimum: 0 }),
     ssh: SshSchema,
     openvpn: Type.Optional(OpenVpnSchema),
     wireguard: Type.Optional(WireGuardSchema),
+    proxy: Type.Optional(ProxySchema),
   },
   { additionalProperties: false },
 );
@@ -202,6 +241,7 @@ export type DirectoryConfig = Static<typeof DirectorySchema>;
 export type GatewayConfig = Static<typeof GatewaySchema>;
 export type OpenVpnConfig = Static<typeof OpenVpnSchema>;
 export type WireGuardConfig = Static<typeof WireGuardSchema>;
+export type ProxyConfig = Static<typeof ProxySchema>;
 
 /** Dotted paths of every field marked `secret: true`, for log redaction. */
 export function secretPaths(schema: TSchema = ConfigSchema, prefix = ''): string[] {

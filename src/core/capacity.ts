@@ -12,6 +12,31 @@ export interface CapacityLimit {
    */
   readonly source: 'verified' | 'previous-verified' | 'rated' | 'target';
   readonly detail: string;
+  /**
+   * Limits of the kinds of enforcer a tier goes through, checked besides the overall one: the
+   * public tier against the access proxies' rated sessions, the VPN tiers against the VPN
+   * gateways'. Absent when the topology has no access proxy (every tier then counts against the
+   * VPN gateways, as before proxies existed).
+   */
+  readonly pools?: readonly CapacityPool[];
+}
+
+export interface CapacityPool {
+  readonly name: 'proxy' | 'vpn';
+  readonly tiers: readonly Tier[];
+  readonly sessions: number;
+}
+
+/** The rated sessions per kind of enforcer: proxies carry the public tier, VPN gateways the rest. */
+export function capacityPools(gateways: ReadonlyArray<{ kind: string; rated_sessions: number }>): CapacityPool[] {
+  const sum = (kinds: readonly string[]) =>
+    gateways.filter((g) => kinds.includes(g.kind)).reduce((n, g) => n + g.rated_sessions, 0);
+  const has = (kinds: readonly string[]) => gateways.some((g) => kinds.includes(g.kind));
+  if (!has(['proxy'])) return [];
+  const pools: CapacityPool[] = [{ name: 'proxy', tiers: ['public'], sessions: sum(['proxy']) }];
+  if (has(['openvpn', 'wireguard']))
+    pools.push({ name: 'vpn', tiers: ['vpn', 'vpn-bastion'], sessions: sum(['openvpn', 'wireguard']) });
+  return pools;
 }
 
 export interface CapacityInputs {
@@ -70,6 +95,15 @@ export function expectedPeak(grants: TierCounts, peakConcurrency: Readonly<Recor
   return Math.ceil(total);
 }
 
+export interface CapacityCheck {
+  /** 'overall': every tier against the limit; else a pool of CapacityLimit.pools. */
+  readonly name: 'overall' | CapacityPool['name'];
+  readonly sessions: number;
+  readonly expectedPeakBefore: number;
+  readonly expectedPeak: number;
+  readonly headroom: number;
+}
+
 export interface CapacityVerdict {
   readonly before: { readonly grants: TierCounts; readonly expectedPeak: number };
   readonly after: { readonly grants: TierCounts; readonly expectedPeak: number };
@@ -77,7 +111,16 @@ export interface CapacityVerdict {
   readonly headroom: number;
   readonly verdict: 'ok' | 'warn' | 'refuse';
   readonly message: string;
+  /** The overall check and one per pool; `binding` is the one with the least headroom. */
+  readonly checks: readonly CapacityCheck[];
+  readonly binding: CapacityCheck['name'];
 }
+
+const only = (counts: TierCounts, tiers: readonly Tier[]): TierCounts => {
+  const out = emptyCounts();
+  for (const t of tiers) out[t] = counts[t];
+  return out;
+};
 
 /**
  * A batch is refused (or warned) only when it pushes the expected peak over the limit: a batch
@@ -92,19 +135,48 @@ export function gateCapacity(input: {
 }): CapacityVerdict {
   const beforePeak = expectedPeak(input.before, input.peakConcurrency);
   const afterPeak = expectedPeak(input.after, input.peakConcurrency);
-  const headroom = input.limit.sessions - afterPeak;
-  const exceeds = afterPeak > input.limit.sessions && afterPeak > beforePeak;
+  const checks: CapacityCheck[] = [
+    {
+      name: 'overall',
+      sessions: input.limit.sessions,
+      expectedPeakBefore: beforePeak,
+      expectedPeak: afterPeak,
+      headroom: input.limit.sessions - afterPeak,
+    },
+  ];
+  for (const pool of input.limit.pools ?? []) {
+    const peak = expectedPeak(only(input.after, pool.tiers), input.peakConcurrency);
+    checks.push({
+      name: pool.name,
+      sessions: pool.sessions,
+      expectedPeakBefore: expectedPeak(only(input.before, pool.tiers), input.peakConcurrency),
+      expectedPeak: peak,
+      headroom: pool.sessions - peak,
+    });
+  }
+  // A check fails only when it is over its limit and the batch made it worse: a batch that
+  // lowers an already-exceeded peak (revocations, downgrades) is always allowed.
+  const failing = checks.filter((c) => c.headroom < 0 && c.expectedPeak > c.expectedPeakBefore);
+  const binding = (failing.length > 0 ? failing : checks).reduce((a, b) => (b.headroom < a.headroom ? b : a));
+  const exceeds = failing.length > 0;
   const verdict = exceeds ? (input.enforce === 'refuse' ? 'refuse' : 'warn') : 'ok';
+  const overall = checks[0] as CapacityCheck;
   const figures = `expected peak ${beforePeak} → ${afterPeak} sessions against ${input.limit.source} capacity ${input.limit.sessions} (${input.limit.detail})`;
+  const pool =
+    binding.name === 'overall'
+      ? ''
+      : `; binding: the ${binding.name === 'proxy' ? 'access proxies' : 'VPN gateways'}, expected peak ${binding.expectedPeakBefore} → ${binding.expectedPeak} of their tiers against ${binding.sessions} rated`;
   const message = exceeds
-    ? `${figures}: over by ${afterPeak - input.limit.sessions}`
-    : `${figures}: headroom ${headroom}`;
+    ? `${figures}${pool}: over by ${-binding.headroom}`
+    : `${figures}${pool}: headroom ${binding.headroom}`;
   return {
     before: { grants: input.before, expectedPeak: beforePeak },
     after: { grants: input.after, expectedPeak: afterPeak },
     limit: input.limit,
-    headroom,
+    headroom: overall.headroom,
     verdict,
     message,
+    checks,
+    binding: binding.name,
   };
 }

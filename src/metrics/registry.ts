@@ -41,7 +41,8 @@ export function createMetrics(
       // A host that stopped answering keeps its last count for a while, then counts as unknown.
       if (host.observedAt === null || now - host.observedAt > options.staleAfterMs) continue;
       for (const s of host.sessions) {
-        const tier = tierOf(grants, s.uid);
+        // The tier of access used (the proxy says public for everyone); people online stay by grant.
+        const tier = s.tier ?? tierOf(grants, s.uid);
         const key = `${host.gateway}\0${tier}`;
         const entry = sessions.get(key) ?? { gateway: host.gateway, kind: host.kind, tier, n: 0 };
         entry.n++;
@@ -75,7 +76,7 @@ export function createMetrics(
 
   new Gauge({
     name: 'remote_access_sessions',
-    help: 'Live sessions (OpenVPN clients past authentication, bastion sshd sessions) by gateway and tier.',
+    help: 'Live sessions (OpenVPN clients past authentication, bastion sshd sessions, people active on an access proxy) by gateway and tier of access used.',
     labelNames: ['gateway', 'gateway_kind', 'tier'],
     registers,
     collect() {

@@ -34,15 +34,21 @@ export interface CapacityBoard {
   }>;
 }
 
-/** Sessions by tier through rac's grants; people online counted once across hosts. */
+/**
+ * Sessions by the tier of access they use (the session's own, else the person's grant); people
+ * online by their grant, counted once across hosts.
+ */
 export function attributeSessions(sessions: readonly Session[], grants: ReadonlyMap<string, Tier>) {
   const byTier = new Map<Tier | 'unknown', { sessions: number; users: Set<string> }>();
+  const entry = (tier: Tier | 'unknown') => {
+    const e = byTier.get(tier) ?? { sessions: 0, users: new Set<string>() };
+    byTier.set(tier, e);
+    return e;
+  };
   for (const s of sessions) {
-    const tier = grants.get(s.uid) ?? 'unknown';
-    const entry = byTier.get(tier) ?? { sessions: 0, users: new Set<string>() };
-    entry.sessions++;
-    entry.users.add(s.uid);
-    byTier.set(tier, entry);
+    const granted = grants.get(s.uid) ?? 'unknown';
+    entry(s.tier ?? granted).sessions++;
+    entry(granted).users.add(s.uid);
   }
   return byTier;
 }

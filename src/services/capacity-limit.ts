@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../adapters/store/sqlite-store.ts';
 import type { Config } from '../config/schema.ts';
-import { type CapacityLimit, capacityLimit } from '../core/capacity.ts';
+import { type CapacityLimit, capacityLimit, capacityPools } from '../core/capacity.ts';
 import { previousVerifiedFor } from './topology.ts';
 
 /** The topology a capacity check proves: the set of gateways with their kinds and ratings. */
@@ -10,10 +10,14 @@ export function topologyDigest(config: Config): string {
   return `sha256:${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16)}`;
 }
 
+/**
+ * The overall limit (every tier: verified, else the sum of VPN gateways' and access proxies'
+ * rated sessions, else the target) and, with access proxies, one limit per kind of enforcer.
+ */
 export function currentCapacityLimit(config: Config, store: Store): CapacityLimit {
-  const vpnGateways = config.gateways.filter((g) => g.kind !== 'bastion');
-  const rated = vpnGateways.length === 0 ? null : vpnGateways.reduce((sum, g) => sum + g.rated_sessions, 0);
-  return capacityLimit({
+  const rating = config.gateways.filter((g) => g.kind !== 'bastion');
+  const rated = rating.length === 0 ? null : rating.reduce((sum, g) => sum + g.rated_sessions, 0);
+  const limit = capacityLimit({
     targetSessions: config.capacity.target_sessions,
     ratedSessions: rated,
     verified:
@@ -23,4 +27,6 @@ export function currentCapacityLimit(config: Config, store: Store): CapacityLimi
     // While this topology is unverified: the last verified recorded topology's figure, if it only grew since.
     previous: config.gateways.length === 0 ? null : previousVerifiedFor(config, store),
   });
+  const pools = capacityPools(config.gateways);
+  return pools.length === 0 ? limit : { ...limit, pools };
 }

@@ -4,6 +4,7 @@ import { type ResolvedPeople, resolvePeople, type UnusableMember, usableKeys } f
 import { type Tier, tierRank } from '../core/tiers.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
+import { proxyDesiredState } from './proxy-desired.ts';
 import { wireGuardDesiredState } from './wireguard-desired.ts';
 
 /**
@@ -45,6 +46,7 @@ export interface DesiredState {
 
 /** The lowest tier a host of this kind serves. */
 function servedFrom(kind: GatewayDriver['kind']): Tier {
+  if (kind === 'proxy') return 'public';
   return kind === 'bastion' ? 'vpn-bastion' : 'vpn';
 }
 
@@ -75,6 +77,10 @@ export function desiredStateOf(
   for (const [uid, tier] of view.people.tiers)
     if (tierRank(tier) >= from && !view.revoked.has(uid)) tiers.set(uid, tier);
 
+  if (driver.kind === 'proxy') {
+    const proxy = proxyDesiredState(tiers);
+    return { desired: proxy.desired, hold, failed: [...failed, ...proxy.unplaceable] };
+  }
   if (driver.kind === 'bastion') {
     for (const [uid, tier] of tiers) {
       const keys = usableKeys(view.people.keys.get(uid) ?? []);

@@ -270,6 +270,34 @@ describe('SSH shell against a real sshd', () => {
     expect((await short.exec(['true'], { timeoutMs: 5_000 })).code).toBe(0);
   });
 
+  it('stops a command whose output passes its bound, and says so (never a truncated result)', async () => {
+    const sh = shell();
+    const err = await failure(
+      sh.exec(['sh', '-c', 'head -c 3000000 /dev/zero'], { maxStdoutBytes: 1_000_000, timeoutMs: 10_000 }),
+    );
+    expect(err.code).toBe('RAC_SSH_OUTPUT_TOO_LARGE');
+    expect((await sh.exec(['sh', '-c', 'head -c 1000 /dev/zero'], { maxStdoutBytes: 1_000 })).stdout.length).toBe(1000);
+    expect((await sh.exec(['echo', 'still usable'])).stdout.toString()).toBe('still usable\n');
+  });
+
+  it('ends a timed-out command on the host too, children included (sshd ignores signals for root)', async () => {
+    const sh = shell();
+    const marker = `sleep 29.${randomBytes(3).readUIntBE(0, 3)}`;
+    const running = async () =>
+      (await sh.exec(['sh', '-c', 'pgrep -f "$1" || true', 'sh', `^${marker}$`])).stdout.toString().trim();
+    const err = await failure(sh.exec(['sh', '-c', `${marker}; echo late`], { timeoutMs: 1_000 }));
+    expect(err.code).toBe('RAC_SSH_TIMEOUT');
+    // Without the remote timeout the sleep would run on for 29 s.
+    const deadline = Date.now() + 8_000;
+    while ((await running()) !== '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(await running()).toBe('');
+    const untimed = shell({ remoteTimeout: false });
+    await failure(untimed.exec(['sh', '-c', `${marker}; echo late`], { timeoutMs: 500 }));
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await running()).not.toBe('');
+    await sh.exec(['pkill', '-f', `^${marker}$`]);
+  });
+
   it('an AbortSignal aborts a running exec and one waiting in the queue', async () => {
     const sh = shell({ concurrency: 1 });
     const controller = new AbortController();

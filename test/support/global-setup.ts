@@ -16,6 +16,8 @@ export default function setup(): void {
     '/usr/bin/wg',
     '/usr/bin/wireguard-go',
     '/usr/bin/ping',
+    '/usr/sbin/nginx',
+    '/usr/bin/curl',
   ].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     throw new Error(`missing ${missing.join(', ')}: run sh scripts/bootstrap.sh (npm test does)`);

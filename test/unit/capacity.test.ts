@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capacityLimit, expectedPeak, gateCapacity } from '../../src/core/capacity.ts';
+import { capacityLimit, capacityPools, expectedPeak, gateCapacity } from '../../src/core/capacity.ts';
 
 const peak = { public: 0.6, vpn: 0.9, 'vpn-bastion': 0.9 };
 
@@ -73,5 +73,82 @@ describe('gateCapacity', () => {
     });
     expect(v.after.expectedPeak).toBe(1000);
     expect(v.verdict).toBe('ok');
+  });
+});
+
+describe('capacity pools of access proxies and VPN gateways', () => {
+  const gateways = [
+    { kind: 'openvpn', rated_sessions: 1000 },
+    { kind: 'openvpn', rated_sessions: 1000 },
+    { kind: 'proxy', rated_sessions: 3000 },
+    { kind: 'bastion', rated_sessions: 400 },
+  ];
+
+  it('rates the public tier on the proxies and the VPN tiers on the VPN gateways, never mixed', () => {
+    expect(capacityPools(gateways)).toEqual([
+      { name: 'proxy', tiers: ['public'], sessions: 3000 },
+      { name: 'vpn', tiers: ['vpn', 'vpn-bastion'], sessions: 2000 },
+    ]);
+  });
+
+  it('has no pools without an access proxy (every tier then counts against the VPN gateways)', () => {
+    expect(capacityPools(gateways.filter((g) => g.kind !== 'proxy'))).toEqual([]);
+  });
+
+  const limit = {
+    ...capacityLimit({ targetSessions: 5000, ratedSessions: 5000, verified: null }),
+    pools: capacityPools(gateways),
+  };
+
+  it('refuses VPN grants beyond the VPN gateways even when the sum has room, naming the binding limit', () => {
+    const v = gateCapacity({
+      before: { public: 0, vpn: 0, 'vpn-bastion': 0 },
+      after: { public: 100, vpn: 2300, 'vpn-bastion': 0 },
+      peakConcurrency: peak,
+      limit,
+      enforce: 'refuse',
+    });
+    expect(v.after.expectedPeak).toBe(60 + 2070);
+    expect(v.headroom).toBe(5000 - 2130);
+    expect(v.verdict).toBe('refuse');
+    expect(v.binding).toBe('vpn');
+    expect(v.message).toContain('binding: the VPN gateways, expected peak 0 → 2070 of their tiers against 2000 rated');
+    expect(v.message).toContain('over by 70');
+  });
+
+  it('refuses public grants beyond the proxies', () => {
+    const v = gateCapacity({
+      before: { public: 0, vpn: 0, 'vpn-bastion': 0 },
+      after: { public: 5100, vpn: 0, 'vpn-bastion': 0 },
+      peakConcurrency: peak,
+      limit,
+      enforce: 'refuse',
+    });
+    expect(v.after.expectedPeak).toBe(3060);
+    expect(v.binding).toBe('proxy');
+    expect(v.verdict).toBe('refuse');
+  });
+
+  it('refuses on the overall limit when every pool has room, and reports the tightest limit when ok', () => {
+    const tight = { ...limit, sessions: 3000 };
+    const v = gateCapacity({
+      before: { public: 0, vpn: 0, 'vpn-bastion': 0 },
+      after: { public: 4000, vpn: 1000, 'vpn-bastion': 0 },
+      peakConcurrency: peak,
+      limit: tight,
+      enforce: 'refuse',
+    });
+    expect(v.verdict).toBe('refuse');
+    expect(v.binding).toBe('overall');
+    const ok = gateCapacity({
+      before: { public: 0, vpn: 0, 'vpn-bastion': 0 },
+      after: { public: 1000, vpn: 2000, 'vpn-bastion': 0 },
+      peakConcurrency: peak,
+      limit,
+      enforce: 'refuse',
+    });
+    expect(ok.verdict).toBe('ok');
+    expect(ok.binding).toBe('vpn');
+    expect(ok.message).toContain('headroom 200');
   });
 });

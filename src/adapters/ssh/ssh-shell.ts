@@ -47,6 +47,12 @@ export interface SshShellOptions {
   tcpNoDelay?: boolean;
   /** SSH keepalive interval so a silently dead peer is noticed, default 15 000 (0 disables). */
   keepaliveIntervalMs?: number;
+  /**
+   * Run every command under coreutils `timeout`, so it ends on the host when rac gives up on it
+   * (default true). sshd does not pass signals to a root session's command: without this, a
+   * command that timed out here runs on there.
+   */
+  remoteTimeout?: boolean;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -54,6 +60,8 @@ const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_KEEPALIVE_MS = 15_000;
 const STDERR_CAP = 64 * 1024;
+/** Default bound on one command's stdout (a 50 000-file CCD tar is ~80 MB). */
+const STDOUT_CAP = 256 * 1024 * 1024;
 const STDIN_CHUNK = 64 * 1024;
 /**
  * After a timeout or abort, how long a slot stays taken waiting for the server to close the channel.
@@ -400,6 +408,7 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
     command: string,
     stdin: Uint8Array | undefined,
     signal: AbortSignal,
+    maxStdout: number,
   ): { result: Promise<ExecResult>; closed: Promise<void> } {
     let channelClosed!: () => void;
     const closed = new Promise<void>((r) => {
@@ -458,7 +467,28 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
         let exitCode: number | undefined;
         let stderrEnded = false;
         let chClosed = false;
-        ch.on('data', (chunk: Buffer) => stdout.push(chunk));
+        let stdoutBytes = 0;
+        ch.on('data', (chunk: Buffer) => {
+          stdoutBytes += chunk.length;
+          if (stdoutBytes > maxStdout) {
+            // Bounded like stderr, but never truncated: a cut tar or listing would be misread.
+            finish(() =>
+              reject(
+                new AppError(
+                  'RAC_SSH_OUTPUT_TOO_LARGE',
+                  `${hostLabel(base)}: the command's output passed ${maxStdout} bytes; stopped it`,
+                  { details: { host: options.name, limit: maxStdout } },
+                ),
+              ),
+            );
+            killRemote(ch);
+            try {
+              ch.close();
+            } catch {}
+            return;
+          }
+          stdout.push(chunk);
+        });
         ch.stderr.on('data', (chunk: Buffer) => {
           const room = STDERR_CAP - stderrBytes;
           if (room > 0) {
@@ -528,7 +558,7 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
     name: options.name,
 
     async exec(argv: readonly string[], execOptions: ExecOptions = {}): Promise<ExecResult> {
-      const command = quoteArgv(argv); // RAC_SSH_BAD_ARGV before anything else happens
+      quoteArgv(argv); // RAC_SSH_BAD_ARGV before anything else happens
       const stdin =
         execOptions.stdin === undefined
           ? undefined
@@ -536,6 +566,11 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
             ? Buffer.from(execOptions.stdin, 'utf8')
             : execOptions.stdin;
       const timeoutMs = execOptions.timeoutMs ?? defaultTimeoutMs;
+      // The host ends the command (and its children: timeout signals its own process group)
+      // a little after rac stops waiting for it.
+      const command = quoteArgv(
+        options.remoteTimeout === false ? argv : ['timeout', '-k', '5', `${Math.ceil(timeoutMs / 1000) + 1}`, ...argv],
+      );
       const program = argv[0] ?? '';
       const label = JSON.stringify(program.length > 60 ? `${program.slice(0, 60)}…` : program);
       return budgeted(`exec of ${label}`, timeoutMs, execOptions.signal, async (signal) => {
@@ -543,7 +578,7 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
         let held = true;
         try {
           return await withConnection(signal, async (conn) => {
-            const run = startExec(conn, command, stdin, signal);
+            const run = startExec(conn, command, stdin, signal, execOptions.maxStdoutBytes ?? STDOUT_CAP);
             try {
               return await run.result;
             } catch (err) {

@@ -27,7 +27,7 @@ export async function sessionsCommand(ctx: CliContext, args: string[]): Promise<
   const grants = services.store.listGrants();
   const rows = snapshot.hosts
     .filter((h) => values.gateway === undefined || h.gateway === values.gateway)
-    .flatMap((h) => h.sessions.map((s) => ({ ...s, tier: grants.get(s.uid) ?? 'unknown' })))
+    .flatMap((h) => h.sessions.map((s) => ({ ...s, tier: s.tier ?? grants.get(s.uid) ?? 'unknown' })))
     .filter((s) => values.tier === undefined || s.tier === values.tier);
   const down = snapshot.hosts.filter((h) => !h.up && (values.gateway === undefined || h.gateway === values.gateway));
   if (ctx.output.json) {

@@ -18,11 +18,21 @@ case "$ccd" in /*) ;; *) echo "ccd_dir must be absolute: $ccd" >&2; exit 3 ;; es
 [ -L "$ccd" ] || { echo "ccd_dir $ccd must be a symlink (rac swaps it atomically)" >&2; exit 3; }
 base=$(dirname "$ccd")
 gen=$(mktemp -d "$base/.rac-ccd.XXXXXXXX")
+# Until the swap, a failure on any path (a cut stream, a full disk, a signal) removes the staging
+# directory and the half-made link; after it, the new set is live and is kept.
+swapped=
+cleanup() { [ -n "$swapped" ] || rm -rf -- "$gen" "$ccd.rac-new"; }
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 chmod 0755 "$gen"
 tar -xf - -C "$gen" --no-same-owner --no-same-permissions
 old=$(readlink "$ccd")
+rm -f -- "$ccd.rac-new"
 ln -s "$gen" "$ccd.rac-new"
 mv -T "$ccd.rac-new" "$ccd"
+swapped=1
 case "$old" in "$base"/.rac-ccd.*) rm -rf -- "$old" ;; esac
 `;
 
@@ -194,7 +204,9 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
             const reply = await m.single(`client-kill ${c.clientId} HALT`);
             if (reply.ok) {
               counts.set(uid, (counts.get(uid) ?? 0) + 1);
-              halted.push(c.commonName);
+              // `kill <cn>` drops every client of that common name: only where the server runs
+              // username-as-common-name (the CN IS the person) — checked per client, not assumed.
+              if (c.username !== null && c.commonName === c.username) halted.push(c.commonName);
             } else failed.push({ uid, error: reply.text });
           }
           if (halted.length > 0) {
