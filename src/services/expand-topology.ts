@@ -86,14 +86,27 @@ export async function expandTopology(
         `the recorded topology changed since it was shown (now ${preview.recorded?.topology.fingerprint ?? 'none'}); run rac expand again`,
       );
     const base = { from: preview.recorded?.topology.fingerprint ?? null, to: preview.current.fingerprint };
+    // A topology seen and checked before keeps that check; otherwise it is unverified from now on.
+    const checked = deps.store.latestPassingCheck(preview.current.fingerprint, {
+      acceptDryRun: deps.config.capacity.accept_dry_run,
+    });
+    const capacity = checked === null ? 'unverified' : `verified by the capacity check of ${checked.at}`;
     if (preview.action === 'none')
       return { status: 'unchanged', ...base, changes: [], hosts: [], capacity: deps.capacityLimit() };
     if (preview.action === 'baseline') {
-      deps.store.topologies.record(preview.current, deps.actor, { baseline: true, capacity: 'as recorded checks say' });
+      deps.store.topologies.record(preview.current, deps.actor, { baseline: true, capacity });
       return { status: 'baseline', ...base, changes: [], hosts: [], capacity: deps.capacityLimit() };
     }
 
     const hosts = await provisionHosts(deps, preview.provision, options.signal);
+    // Counted with every other host write (remote_access_provisioning_operations_total).
+    for (const h of hosts)
+      if (h.status === 'applied' || h.status === 'not-verified')
+        deps.store.audit({
+          action: 'system.apply',
+          actor: deps.actor,
+          detail: { system: h.name, applied: h.verified, notApplied: h.missing.length, by: 'expand' },
+        });
     const done = hosts.every((h) => h.status === 'applied');
     const hostSummary = hosts.map((h) => ({ name: h.name, status: h.status, verified: h.verified, error: h.error }));
     if (!done) {
@@ -104,15 +117,11 @@ export async function expandTopology(
       });
       return { status: 'partial', ...base, changes: preview.changes, hosts, capacity: deps.capacityLimit() };
     }
-    const verified = deps.store.latestPassingCheck(preview.current.fingerprint, {
-      acceptDryRun: deps.config.capacity.accept_dry_run,
-    });
     deps.store.topologies.record(preview.current, deps.actor, {
       from: base.from,
       changes: preview.changes,
       hosts: hostSummary,
-      // A topology seen and checked before keeps that check; otherwise it is unverified from now.
-      capacity: verified === null ? 'unverified' : `verified by the capacity check of ${verified.at}`,
+      capacity,
     });
     return { status: 'recorded', ...base, changes: preview.changes, hosts, capacity: deps.capacityLimit() };
   });
