@@ -6,7 +6,7 @@ import { topologyDigest } from '../services/capacity-limit.ts';
 import type { CollectObserver, Collector } from '../services/collector.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { siteTimeZone } from '../services/plan-batch.ts';
-import { previousVerifiedFor } from '../services/topology.ts';
+import { previousVerifiedFor, topologySince as topologySinceOf } from '../services/topology.ts';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -72,7 +72,7 @@ export function createMetrics(
   };
   // The topology of a running exporter is its config's: recorded once, not on every scrape.
   const topology = topologyDigest(deps.config);
-  const topologySince = Date.parse(deps.store.topologySeen(topology, deps.clock.now())) / 1000;
+  const topologySince = Date.parse(topologySinceOf(deps.store, topology, deps.clock.now())) / 1000;
 
   new Gauge({
     name: 'remote_access_sessions',

@@ -65,3 +65,12 @@ export function previousVerifiedFor(config: Config, store: Store): PreviousVerif
     })),
   );
 }
+
+/**
+ * When the config's topology became the current one: when `rac expand` recorded it, else when rac
+ * first saw it (a store that never recorded one, or a change not recorded yet).
+ */
+export function topologySince(store: Store, fingerprint: string, now: Date): string {
+  const recorded = store.topologies.current();
+  return recorded?.topology.fingerprint === fingerprint ? recorded.recordedAt : store.topologySeen(fingerprint, now);
+}

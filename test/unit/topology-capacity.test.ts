@@ -8,7 +8,7 @@ import { topologyOf } from '../../src/core/topology.ts';
 import { currentCapacityLimit, topologyDigest } from '../../src/services/capacity-limit.ts';
 import type { ServiceDeps } from '../../src/services/deps.ts';
 import { expandTopology, previewExpand } from '../../src/services/expand-topology.ts';
-import { topologyState, unrecordedTopologyWarning } from '../../src/services/topology.ts';
+import { topologySince, topologyState, unrecordedTopologyWarning } from '../../src/services/topology.ts';
 
 type Host = { name: string; rated?: number; kind?: string };
 function configWith(hosts: Host[], acceptDryRun = false): Config {
@@ -255,5 +255,18 @@ describe('renderExpandReport', () => {
     expect(lines.join('\n')).toContain(
       'Not recorded: a host was not done. Topology sha256:aaaa stays the recorded one',
     );
+  });
+});
+
+describe('topologySince', () => {
+  it('is when rac expand recorded the topology, else when rac first saw it', () => {
+    const store = openStore(':memory:', { now: () => new Date('2026-11-30T08:00:00Z') });
+    stores.push(store);
+    const seen = new Date('2026-11-29T07:00:00Z');
+    expect(topologySince(store, topologyDigest(one), seen)).toBe('2026-11-29T07:00:00.000Z');
+    record(store, one);
+    expect(topologySince(store, topologyDigest(one), new Date())).toBe('2026-11-30T08:00:00.000Z');
+    // An unrecorded change is as old as rac's first sight of it.
+    expect(topologySince(store, topologyDigest(two), seen)).toBe('2026-11-29T07:00:00.000Z');
   });
 });
