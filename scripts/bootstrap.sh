@@ -10,4 +10,8 @@ if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] |
 fi
 major=$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 24 ] || { echo "bootstrap: node_modules/.bin/node is Node $major, need 24" >&2; exit 1; }
+# bin/rac runs the build in dist/ once it is at least as new as src/ (npm's prepare makes it).
+if [ ! -f dist/cli/main.js ] || [ -n "$(find src -newer dist/cli/main.js -print -quit)" ]; then
+  node_modules/.bin/node scripts/build.ts
+fi
 sh infra/local/install-packages.sh slapd ldap-utils openssl openvpn openssh-server openssh-client iproute2 procps prometheus faketime wireguard-tools wireguard-go iputils-ping nginx curl

@@ -1,51 +1,73 @@
 import { createInterface } from 'node:readline/promises';
-import { loadConfig, readCliEnvironment } from '../config/load.ts';
+import type { LoadedConfig } from '../config/load.ts';
 import { AppError, ExitCode, exitCodeFor } from '../core/errors.ts';
-import { applyCommand } from './commands/apply.ts';
-import { capacityCommand } from './commands/capacity.ts';
-import { checkCommand } from './commands/check.ts';
-import { driftCommand } from './commands/drift.ts';
-import { expandCommand } from './commands/expand.ts';
-import { expireCommand } from './commands/expire.ts';
-import { initCommand } from './commands/init.ts';
-import { planCommand } from './commands/plan.ts';
-import { profileCommand } from './commands/profile.ts';
-import { revokeCommand } from './commands/revoke.ts';
-import { rollbackCommand } from './commands/rollback.ts';
-import { serveCommand } from './commands/serve.ts';
-import { sessionsCommand } from './commands/sessions.ts';
-import { statusCommand } from './commands/status.ts';
-import { trustCommand } from './commands/trust.ts';
-import { type CliContext, servicesFor } from './context.ts';
+import type { CliContext } from './context.ts';
 import { createOutput, type Output } from './output.ts';
 
 type Command = (ctx: CliContext, args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  init: { run: initCommand, summary: 'write an example config, tier policy and roster to start from' },
-  plan: { run: planCommand, summary: 'show every change a roster causes, with capacity before/after' },
-  apply: { run: applyCommand, summary: 'apply a saved plan or a roster (--canary N, --wave-size M)' },
-  revoke: { run: revokeCommand, summary: 'remove people’s access' },
-  rollback: { run: rollbackCommand, summary: 'restore exactly what a batch changed' },
-  expire: { run: expireCommand, summary: 'revoke grants whose expires date has passed (--dry-run shows them)' },
+/**
+ * Commands are loaded when run, never all at once: `rac status` does not load fastify or
+ * prom-client, and `rac --help` loads no command at all.
+ */
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  init: {
+    load: async () => (await import('./commands/init.ts')).initCommand,
+    summary: 'write an example config, tier policy and roster to start from',
+  },
+  plan: {
+    load: async () => (await import('./commands/plan.ts')).planCommand,
+    summary: 'show every change a roster causes, with capacity before/after',
+  },
+  apply: {
+    load: async () => (await import('./commands/apply.ts')).applyCommand,
+    summary: 'apply a saved plan or a roster (--canary N, --wave-size M)',
+  },
+  revoke: { load: async () => (await import('./commands/revoke.ts')).revokeCommand, summary: 'remove people’s access' },
+  rollback: {
+    load: async () => (await import('./commands/rollback.ts')).rollbackCommand,
+    summary: 'restore exactly what a batch changed',
+  },
+  expire: {
+    load: async () => (await import('./commands/expire.ts')).expireCommand,
+    summary: 'revoke grants whose expires date has passed (--dry-run shows them)',
+  },
   status: {
-    run: statusCommand,
+    load: async () => (await import('./commands/status.ts')).statusCommand,
     summary: 'a person’s tier, groups, gateway access, sessions and history, or the overview',
   },
-  drift: { run: driftCommand, summary: 'compare rac’s records, the directory and every host (--fix repairs hosts)' },
-  profile: { run: profileCommand, summary: 'a person’s VPN client profile (.ovpn)' },
-  sessions: { run: sessionsCommand, summary: 'live sessions on every gateway and bastion (--gateway g, --tier t)' },
+  drift: {
+    load: async () => (await import('./commands/drift.ts')).driftCommand,
+    summary: 'compare rac’s records, the directory and every host (--fix repairs hosts)',
+  },
+  profile: {
+    load: async () => (await import('./commands/profile.ts')).profileCommand,
+    summary: 'a person’s VPN client profile (.ovpn)',
+  },
+  sessions: {
+    load: async () => (await import('./commands/sessions.ts')).sessionsCommand,
+    summary: 'live sessions on every gateway and bastion (--gateway g, --tier t)',
+  },
   capacity: {
-    run: capacityCommand,
+    load: async () => (await import('./commands/capacity.ts')).capacityCommand,
     summary: 'the capacity board: sessions against target, verified and rated capacity',
   },
   expand: {
-    run: expandCommand,
+    load: async () => (await import('./commands/expand.ts')).expandCommand,
     summary: 'take a topology change in: push grants to new hosts, record it, capacity unverified',
   },
-  check: { run: checkCommand, summary: 'record a k6 capacity-check summary (check record <file>), list checks' },
-  serve: { run: serveCommand, summary: 'the session collector and /metrics for Prometheus' },
-  trust: { run: trustCommand, summary: 'show a gateway’s host key and record it as the pin when confirmed' },
+  check: {
+    load: async () => (await import('./commands/check.ts')).checkCommand,
+    summary: 'record a k6 capacity-check summary (check record <file>), list checks',
+  },
+  serve: {
+    load: async () => (await import('./commands/serve.ts')).serveCommand,
+    summary: 'the session collector and /metrics for Prometheus',
+  },
+  trust: {
+    load: async () => (await import('./commands/trust.ts')).trustCommand,
+    summary: 'show a gateway’s host key and record it as the pin when confirmed',
+  },
 };
 
 const HELP = `rac — remote-access-capacity
@@ -112,9 +134,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const command = COMMANDS[name];
     if (command === undefined) throw new AppError('RAC_USAGE', `unknown command ${name}\n\n${HELP}`);
+    const [{ loadConfig, readCliEnvironment }, { servicesFor }] = await Promise.all([
+      import('../config/load.ts'),
+      import('./context.ts'),
+    ]);
     const env = readCliEnvironment();
     const cwd = process.cwd();
-    let loaded: ReturnType<typeof loadConfig> | null = null;
+    let loaded: LoadedConfig | null = null;
     const config = () => {
       loaded ??= loadConfig({ path: global.config, cwd });
       return loaded;
@@ -138,7 +164,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
       },
     };
-    return await command.run(ctx, args);
+    return await (await command.load())(ctx, args);
   } catch (err) {
     return reportError(output, err);
   } finally {
@@ -167,9 +193,12 @@ function reportError(output: Output, err: unknown): number {
   return ExitCode.unexpected;
 }
 
-if (import.meta.main) {
+/** Runs the CLI on this process's arguments and exits with its code (bin/launch.mjs calls it). */
+export async function runCli(): Promise<never> {
   const code = await main(process.argv.slice(2));
   // Pipes are asynchronous: exit only once everything written has been flushed.
   await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', r))));
   process.exit(code);
 }
+
+if (import.meta.main) await runCli();

@@ -7,6 +7,7 @@ import type { CollectObserver, Collector } from '../services/collector.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { siteTimeZone } from '../services/plan-batch.ts';
 import { previousVerifiedFor, topologySince as topologySinceOf } from '../services/topology.ts';
+import { createAuditTally } from './audit-tally.ts';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -30,6 +31,16 @@ export function createMetrics(
   // Aggregated once per collection cycle, off the scrape path (the collector calls
   // cycleCompleted): a scrape costs the same with 10 000 sessions as with 10.
   let cache: ReturnType<typeof aggregate> | null = null;
+  const tally = createAuditTally();
+  /** Only the audit records written since the last cycle are read. */
+  const readAudit = () => {
+    for (;;) {
+      const rows = deps.store.auditEventsAfter(tally.cursor);
+      tally.add(rows);
+      if (rows.length < 10_000) break;
+    }
+    return tally.operations();
+  };
   const aggregate = () => {
     const grants = deps.store.listGrants();
     const now = Date.now();
@@ -61,8 +72,7 @@ export function createMetrics(
       counts: deps.store.grantCounts(),
       expiring: countExpiring(deps),
       funnel: deps.store.funnel(deps.clock.now()),
-      operations: deps.store.provisioningOperations(),
-      revocations: deps.store.revocationSeconds(),
+      operations: readAudit(),
       batches: deps.store.batchSeconds(),
     };
   };
@@ -267,8 +277,9 @@ export function createMetrics(
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers,
     collect() {
-      this.reset();
-      for (const s of view().revocations) this.observe(s);
+      // Observed once each, as they are read: a histogram keeps its own totals.
+      view();
+      for (const s of tally.takeRevocations()) this.observe(s);
     },
   });
 

@@ -702,50 +702,19 @@ export function openStore(path: string, options: { now?: () => Date; reason?: st
         .first_seen;
     },
 
-    /** Latencies of verified revocations, in seconds (for the revocation histogram). */
-    revocationSeconds(): number[] {
-      return (
-        db.prepare("SELECT detail FROM audit WHERE action = 'revoke.verified'").all() as { detail: string }[]
-      ).map((r) => Number((JSON.parse(r.detail) as { latencyMs?: number }).latencyMs ?? 0) / 1000);
-    },
-
-    /** Provisioning operations so far, by system, operation and result (from the audit log). */
-    provisioningOperations(): Array<{ system: string; operation: string; result: string; count: number }> {
-      const out: Array<{ system: string; operation: string; result: string; count: number }> = [];
-      for (const r of db
-        .prepare("SELECT action, COUNT(*) AS n FROM audit WHERE action LIKE 'access.%' GROUP BY action")
-        .all() as { action: string; n: number }[]) {
-        const operation = r.action.slice('access.'.length);
-        out.push(
-          operation === 'failed'
-            ? { system: 'ldap', operation: 'change', result: 'failed', count: r.n }
-            : { system: 'ldap', operation, result: 'ok', count: r.n },
-        );
-      }
-      const hosts = new Map<string, { ok: number; failed: number }>();
-      for (const r of db.prepare("SELECT detail FROM audit WHERE action = 'system.apply'").all() as {
-        detail: string;
-      }[]) {
-        const d = JSON.parse(r.detail) as { system: string; applied: number; notApplied: number };
-        const h = hosts.get(d.system) ?? { ok: 0, failed: 0 };
-        h.ok += d.applied;
-        h.failed += d.notApplied;
-        hosts.set(d.system, h);
-      }
-      const unusable = new Map<string, number>();
-      for (const r of db.prepare("SELECT detail FROM audit WHERE action = 'directory.unusable'").all() as {
-        detail: string;
-      }[]) {
-        const bySystem = (JSON.parse(r.detail) as { bySystem?: Record<string, number> }).bySystem ?? {};
-        for (const [system, n] of Object.entries(bySystem)) unusable.set(system, (unusable.get(system) ?? 0) + n);
-      }
-      for (const [system, h] of hosts) {
-        out.push({ system, operation: 'apply', result: 'ok', count: h.ok });
-        out.push({ system, operation: 'apply', result: 'not_applied', count: h.failed });
-      }
-      // People whose own directory data a host could not use: failed alone, once per apply run.
-      for (const [system, n] of unusable) out.push({ system, operation: 'apply', result: 'failed', count: n });
-      return out;
+    /**
+     * Audit records the exporter counts (revocations, provisioning operations), newer than
+     * `afterId`, oldest first, at most `limit`: each collection cycle reads only what is new (the
+     * primary key bounds the scan), never the whole log.
+     */
+    auditEventsAfter(afterId: number, limit = 10_000): Array<{ id: number; action: string; detail: string }> {
+      return db
+        .prepare(
+          `SELECT id, action, detail FROM audit WHERE id > ?
+             AND (action LIKE 'access.%' OR action IN ('revoke.verified', 'system.apply', 'directory.unusable'))
+           ORDER BY id LIMIT ?`,
+        )
+        .all(afterId, limit) as Array<{ id: number; action: string; detail: string }>;
     },
 
     /**
