@@ -79,6 +79,26 @@ describe('rac expand: a second gateway, capacity unverified, then verified again
       s.kill('SIGTERM');
     });
   };
+  /** What rac serve says on stderr when it starts (it is stopped again once it listens). */
+  const serveWarning = () =>
+    new Promise<string>((done, fail) => {
+      const child = spawn(RAC, ['serve', '--listen', '127.0.0.1:0'], {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env },
+      });
+      let stderr = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (stderr.includes('rac serve: /metrics')) child.kill('SIGTERM');
+      });
+      child.on('error', fail);
+      child.on('close', () => {
+        clearTimeout(timer);
+        done(stderr);
+      });
+    });
   /** A dry-run capacity check of the config's topology over the sessions held now, recorded. */
   const checkCapacity = async (target: number) => {
     const seen = await prometheus.waitFor(
@@ -158,6 +178,10 @@ describe('rac expand: a second gateway, capacity unverified, then verified again
     // Not proven yet, so not granted against: 4 vpn people × 0.9 = 4 > the 3 verified for one gateway.
     expect(plan.code, plan.stdout).toBe(4);
     expect(plan.stdout).toContain('against previous-verified capacity 3');
+    const apply = await runRac(dir, ['apply', 'one-more.csv', '--yes']);
+    expect(apply.code, apply.stdout).toBe(4);
+    expect(apply.stderr).toContain('+ gw-2 (openvpn, rated 2500)');
+    expect(await serveWarning()).toContain('+ gw-2 (openvpn, rated 2500)');
     // Without a terminal, expand needs --yes; nothing is recorded.
     const unconfirmed = await runRac(dir, ['expand']);
     expect(unconfirmed.code, unconfirmed.stderr).toBe(2);
