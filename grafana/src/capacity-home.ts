@@ -131,7 +131,7 @@ export function capacityHome(site: SiteConfig): Board {
       id: 3,
       title: 'Capacity',
       description:
-        'The target, the capacity verified by load test (absent while unverified), and the limit onboarding grants against: verified, else the VPN gateways’ rated sessions, else the target.',
+        'The target, the capacity verified by load test (absent while unverified), and the limit onboarding grants against: verified, else (after an expansion) the previous topology’s verified figure, else the VPN gateways’ rated sessions, else the target.',
       unit: 'none',
       w: 6,
       h: 6,

@@ -52,6 +52,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/capacity.ts')).capacityCommand,
     summary: 'the capacity board: sessions against target, verified and rated capacity',
   },
+  expand: {
+    load: async () => (await import('./commands/expand.ts')).expandCommand,
+    summary: 'take a topology change in: push grants to new hosts, record it, capacity unverified',
+  },
   check: {
     load: async () => (await import('./commands/check.ts')).checkCommand,
     summary: 'record a k6 capacity-check summary (check record <file>), list checks',

@@ -1,11 +1,16 @@
 import { TIERS, type Tier } from './tiers.ts';
+import type { PreviousVerified } from './topology.ts';
 
 export type TierCounts = Record<Tier, number>;
 
 export interface CapacityLimit {
   readonly sessions: number;
-  /** verified: last passing check of the current topology; rated: sum of gateways; target: configured target. */
-  readonly source: 'verified' | 'rated' | 'target';
+  /**
+   * verified: last passing check of the current topology; previous-verified: the current topology is
+   * unverified and grew from an earlier verified one, whose figure holds until it is checked; rated:
+   * sum of gateways; target: configured target.
+   */
+  readonly source: 'verified' | 'previous-verified' | 'rated' | 'target';
   readonly detail: string;
   /**
    * Limits of the kinds of enforcer a tier goes through, checked besides the overall one: the
@@ -38,10 +43,12 @@ export interface CapacityInputs {
   readonly targetSessions: number;
   readonly ratedSessions: number | null;
   readonly verified: { readonly sessions: number; readonly at: string; readonly dryRun?: boolean } | null;
+  /** While `verified` is null: the earlier recorded topology's verified figure (core/topology.ts). */
+  readonly previous?: PreviousVerified | null;
 }
 
 /** Onboarding grants against what was proven, else what the hardware is rated for, else the goal. */
-export function capacityLimit({ targetSessions, ratedSessions, verified }: CapacityInputs): CapacityLimit {
+export function capacityLimit({ targetSessions, ratedSessions, verified, previous }: CapacityInputs): CapacityLimit {
   if (verified !== null) {
     return {
       sessions: verified.sessions,
@@ -52,11 +59,22 @@ export function capacityLimit({ targetSessions, ratedSessions, verified }: Capac
           : `verified by the capacity check of ${verified.at}`,
     };
   }
+  if (previous?.usable === true) {
+    const v = previous.verified;
+    return {
+      sessions: v.sessions,
+      source: 'previous-verified',
+      detail: `this topology is unverified; verified for the previous topology ${previous.topology} by ${v.dryRun === true ? 'a dry run of ' : ''}the capacity check of ${v.at}${v.dryRun === true ? ' (no load generated; capacity.accept_dry_run)' : ''} — run a capacity check of this topology`,
+    };
+  }
   if (ratedSessions !== null && ratedSessions > 0) {
     return {
       sessions: ratedSessions,
       source: 'rated',
-      detail: 'sum of the gateways’ rated sessions (capacity not verified)',
+      detail:
+        previous === undefined || previous === null
+          ? 'sum of the gateways’ rated sessions (capacity not verified)'
+          : `sum of the gateways’ rated sessions (capacity not verified: the topology shrank since ${previous.topology} was verified at ${previous.verified.sessions} sessions — ${previous.reason})`,
     };
   }
   return {

@@ -6,6 +6,7 @@ import { topologyDigest } from '../services/capacity-limit.ts';
 import type { CollectObserver, Collector } from '../services/collector.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { siteTimeZone } from '../services/plan-batch.ts';
+import { previousVerifiedFor, topologySince as topologySinceOf } from '../services/topology.ts';
 import { createAuditTally } from './audit-tally.ts';
 
 export interface Metrics {
@@ -81,7 +82,7 @@ export function createMetrics(
   };
   // The topology of a running exporter is its config's: recorded once, not on every scrape.
   const topology = topologyDigest(deps.config);
-  const topologySince = Date.parse(deps.store.topologySeen(topology, deps.clock.now())) / 1000;
+  const topologySince = Date.parse(topologySinceOf(deps.store, topology, deps.clock.now())) / 1000;
 
   new Gauge({
     name: 'remote_access_sessions',
@@ -152,6 +153,18 @@ export function createMetrics(
       this.reset();
       const v = verified();
       if (v !== null) this.set({ topology }, Date.parse(v.at) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'remote_access_capacity_previous_verified_sessions',
+    help: 'While the current topology is unverified: the verified sessions of the earlier recorded topology the gate grants against (absent otherwise, and after a shrink).',
+    labelNames: ['topology'],
+    registers,
+    collect() {
+      this.reset();
+      if (deps.config.gateways.length === 0 || verified() !== null) return;
+      const previous = previousVerifiedFor(deps.config, deps.store);
+      if (previous?.usable === true) this.set({ topology: previous.topology }, previous.verified.sessions);
     },
   });
   new Gauge({

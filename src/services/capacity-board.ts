@@ -4,6 +4,7 @@ import type { Session } from '../ports.ts';
 import { currentCapacityLimit, topologyDigest } from './capacity-limit.ts';
 import type { CollectorSnapshot } from './collector.ts';
 import type { ServiceDeps } from './deps.ts';
+import { topologySince } from './topology.ts';
 
 export interface CapacityBoard {
   readonly at: string;
@@ -98,7 +99,7 @@ export function buildCapacityBoard(
     targetSessions: config.capacity.target_sessions,
     limit,
     verified,
-    topology: { digest, since: store.topologySeen(digest, now) },
+    topology: { digest, since: topologySince(store, digest, now) },
     ratedSessions: config.gateways.filter((g) => g.kind !== 'bastion').reduce((sum, g) => sum + g.rated_sessions, 0),
     sessions: sessions.length,
     headroom: limit.sessions - sessions.length,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Store } from '../adapters/store/sqlite-store.ts';
 import type { Config } from '../config/schema.ts';
 import { type CapacityLimit, capacityLimit, capacityPools } from '../core/capacity.ts';
+import { previousVerifiedFor } from './topology.ts';
 
 /** The topology a capacity check proves: the set of gateways with their kinds and ratings. */
 export function topologyDigest(config: Config): string {
@@ -23,6 +24,8 @@ export function currentCapacityLimit(config: Config, store: Store): CapacityLimi
       config.gateways.length === 0
         ? null
         : store.latestPassingCheck(topologyDigest(config), { acceptDryRun: config.capacity.accept_dry_run }),
+    // While this topology is unverified: the last verified recorded topology's figure, if it only grew since.
+    previous: config.gateways.length === 0 ? null : previousVerifiedFor(config, store),
   });
   const pools = capacityPools(config.gateways);
   return pools.length === 0 ? limit : { ...limit, pools };

@@ -10,6 +10,7 @@ import { parseK6Summary, type SummaryShape } from '../core/capacity-check/parse-
 import { AppError } from '../core/errors.ts';
 import { topologyDigest } from './capacity-limit.ts';
 import type { ServiceDeps } from './deps.ts';
+import { configTopology } from './topology.ts';
 
 export interface RecordedCheck {
   readonly id: string;
@@ -77,6 +78,9 @@ export function recordCapacityCheck(
     summary: input.text,
   };
   deps.store.saveCapacityCheck(record);
+  // A check proves a topology that must be describable later (rac expand compares against it).
+  if (deps.config.gateways.length > 0 && deps.store.topologies.current() === null)
+    deps.store.topologies.record(configTopology(deps.config), deps.actor, { baseline: true, check: record.id });
   return {
     id: record.id,
     at: record.at,

@@ -180,4 +180,18 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE capacity_checks ADD COLUMN recorded_by TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'recorded topologies: every enforcer with its kind and rating, in the order they were recorded',
+    sql: `
+      CREATE TABLE topology_records (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        fingerprint TEXT NOT NULL,
+        hosts TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        actor TEXT NOT NULL
+      );
+      CREATE INDEX topology_records_fingerprint ON topology_records(fingerprint);
+    `,
+  },
 ];

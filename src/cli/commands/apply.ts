@@ -7,6 +7,7 @@ import { planRoster } from '../../services/plan-batch.ts';
 import type { CliContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 import { renderApplyReport, renderPlan, renderProblems } from '../render.ts';
+import { warnUnrecordedTopology } from '../topology-warning.ts';
 import { PLAN_OPTIONS, parseEncoding, readRoster } from './plan.ts';
 
 const USAGE =
@@ -35,6 +36,7 @@ export async function applyCommand(ctx: CliContext, args: string[]): Promise<num
   const bytes = readRoster(input);
   await using services = ctx.services();
   const { output } = ctx;
+  warnUnrecordedTopology(output, services);
 
   let plan = readPlanFile(bytes);
   if (plan !== null) {

@@ -6,6 +6,7 @@ import { AppError, ExitCode } from '../../core/errors.ts';
 import { topologyDigest } from '../../services/capacity-limit.ts';
 import { recordCapacityCheck } from '../../services/record-capacity-check.ts';
 import type { CliContext } from '../context.ts';
+import { warnUnrecordedTopology } from '../topology-warning.ts';
 
 const USAGE = 'usage: rac check record <summary.json> | rac check list [--limit N]';
 
@@ -35,6 +36,7 @@ async function record(ctx: CliContext, args: string[]): Promise<number> {
     });
   }
   await using services = ctx.services();
+  warnUnrecordedTopology(ctx.output, services);
   const recorded = recordCapacityCheck(services, { text, source: file });
   const { verdict, verification } = recorded;
   if (ctx.output.json)

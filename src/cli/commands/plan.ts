@@ -9,6 +9,7 @@ import type { CliContext } from '../context.ts';
 import { collectGarbage } from '../memory.ts';
 import type { Output } from '../output.ts';
 import { renderPlan } from '../render.ts';
+import { warnUnrecordedTopology } from '../topology-warning.ts';
 
 export const PLAN_OPTIONS = {
   out: { type: 'string' },
@@ -47,6 +48,7 @@ export async function planCommand(ctx: CliContext, args: string[]): Promise<numb
   const rosterPath = positionals[0] as string;
   const bytes = readRoster(rosterPath);
   await using services = ctx.services();
+  warnUnrecordedTopology(ctx.output, services);
   const plan = await planRoster(services, {
     bytes,
     file: rosterPath,

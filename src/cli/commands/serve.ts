@@ -6,6 +6,7 @@ import { type Collector, createCollector } from '../../services/collector.ts';
 import type { ServiceDeps } from '../../services/deps.ts';
 import { expireGrants } from '../../services/expire-grants.ts';
 import type { CliContext } from '../context.ts';
+import { warnUnrecordedTopology } from '../topology-warning.ts';
 
 /** `rac serve`: the session collector and /metrics (README.md, "The service" and "Metrics"), until SIGINT or SIGTERM. */
 export async function serveCommand(ctx: CliContext, args: string[]): Promise<number> {
@@ -17,6 +18,7 @@ export async function serveCommand(ctx: CliContext, args: string[]): Promise<num
   });
   const services = ctx.services();
   const { config } = services;
+  warnUnrecordedTopology(ctx.output, services);
   const listen = values.listen ?? config.http.listen;
   const colon = listen.lastIndexOf(':');
   const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');

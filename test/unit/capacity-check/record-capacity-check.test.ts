@@ -112,7 +112,10 @@ describe('recordCapacityCheck', () => {
       { name: 'gw-2', rated: 2500 },
       { name: 'gw-3', rated: 2500 },
     ]);
-    expect(currentCapacityLimit(expanded, d.store)).toMatchObject({ source: 'rated', sessions: 7500 });
+    // The expanded topology is unverified: it grants against the figure of the one the check proved.
+    expect(currentCapacityLimit(expanded, d.store)).toMatchObject({ source: 'previous-verified', sessions: 5123 });
+    // The check recorded the topology it proved, so a later rac expand compares against it.
+    expect(d.store.topologies.current()?.topology.fingerprint).toBe(topologyDigest(twoGateways));
   });
 
   it('refuses a check that ran against another topology, and records nothing', () => {
