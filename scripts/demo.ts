@@ -113,8 +113,10 @@ nobody.here,无此人,,,,,2020-01-01
   writeFileSync(join(workspace, 'day1.csv'), `\uFEFF${rosterFor(dayOne, (p) => ({ ssh_key: keys.get(p.uid) ?? '' }))}`);
   expectCode((await rac(workspace, ['plan', 'day1.csv', '--out', 'day1.plan.json'])).code, 0, 'rac plan day1.csv');
 
-  step('5. The capacity gate: with gateways rated for 500 sessions each (1000 in all) the same roster is refused');
-  writeFileSync(join(workspace, 'small.yaml'), stack.config({ ratedSessions: 500 }));
+  step(
+    '5. The capacity gate: with OpenVPN gateways rated for 150 sessions each (300 in all) the same roster is refused — only the VPN tiers count against them',
+  );
+  writeFileSync(join(workspace, 'small.yaml'), stack.config({ ratedSessions: 150 }));
   expectCode((await rac(workspace, ['plan', 'day1.csv', '--config', 'small.yaml'])).code, 4, 'capacity-limited plan');
 
   step('6. rac apply of the saved plan: canary of 20, waves of 500 read back, then both gateways and the bastion');

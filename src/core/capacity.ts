@@ -14,28 +14,33 @@ export interface CapacityLimit {
   readonly detail: string;
   /**
    * Limits of the kinds of enforcer a tier goes through, checked besides the overall one: the
-   * public tier against the access proxies' rated sessions, the VPN tiers against the VPN
-   * gateways'. Absent when the topology has no access proxy (every tier then counts against the
-   * VPN gateways, as before proxies existed).
+   * VPN tiers against the VPN gateways' rated sessions, the vpn-bastion tier against the
+   * bastions', the public tier against the access proxies'. A kind the topology lacks has none.
    */
   readonly pools?: readonly CapacityPool[];
 }
 
 export interface CapacityPool {
-  readonly name: 'proxy' | 'vpn';
+  readonly name: 'proxy' | 'vpn' | 'bastion';
   readonly tiers: readonly Tier[];
   readonly sessions: number;
 }
 
-/** The rated sessions per kind of enforcer: proxies carry the public tier, VPN gateways the rest. */
+/**
+ * The rated sessions per kind of enforcer, each carrying the tiers that go through it: VPN
+ * gateways (OpenVPN, WireGuard) the VPN tiers, bastions the vpn-bastion tier's SSH sessions, access
+ * proxies the public tier. A kind the topology lacks has no pool: its tiers count only against the
+ * overall limit.
+ */
 export function capacityPools(gateways: ReadonlyArray<{ kind: string; rated_sessions: number }>): CapacityPool[] {
   const sum = (kinds: readonly string[]) =>
     gateways.filter((g) => kinds.includes(g.kind)).reduce((n, g) => n + g.rated_sessions, 0);
   const has = (kinds: readonly string[]) => gateways.some((g) => kinds.includes(g.kind));
-  if (!has(['proxy'])) return [];
-  const pools: CapacityPool[] = [{ name: 'proxy', tiers: ['public'], sessions: sum(['proxy']) }];
+  const pools: CapacityPool[] = [];
   if (has(['openvpn', 'wireguard']))
     pools.push({ name: 'vpn', tiers: ['vpn', 'vpn-bastion'], sessions: sum(['openvpn', 'wireguard']) });
+  if (has(['bastion'])) pools.push({ name: 'bastion', tiers: ['vpn-bastion'], sessions: sum(['bastion']) });
+  if (has(['proxy'])) pools.push({ name: 'proxy', tiers: ['public'], sessions: sum(['proxy']) });
   return pools;
 }
 
@@ -67,20 +72,23 @@ export function capacityLimit({ targetSessions, ratedSessions, verified, previou
       detail: `this topology is unverified; verified for the previous topology ${previous.topology} by ${v.dryRun === true ? 'a dry run of ' : ''}the capacity check of ${v.at}${v.dryRun === true ? ' (no load generated; capacity.accept_dry_run)' : ''} — run a capacity check of this topology`,
     };
   }
+  const shrank =
+    previous === undefined || previous === null
+      ? ''
+      : `; the topology shrank since ${previous.topology} was verified at ${previous.verified.sessions} sessions — ${previous.reason}`;
   if (ratedSessions !== null && ratedSessions > 0) {
+    // Unverified: every tier together against the goal, and each kind of enforcer against its rating
+    // (the pools): a public person never counts against a VPN gateway.
     return {
-      sessions: ratedSessions,
-      source: 'rated',
-      detail:
-        previous === undefined || previous === null
-          ? 'sum of the gateways’ rated sessions (capacity not verified)'
-          : `sum of the gateways’ rated sessions (capacity not verified: the topology shrank since ${previous.topology} was verified at ${previous.verified.sessions} sessions — ${previous.reason})`,
+      sessions: targetSessions,
+      source: 'target',
+      detail: `the configured target; each kind of enforcer is held to its rated sessions (capacity not verified${shrank})`,
     };
   }
   return {
     sessions: targetSessions,
     source: 'target',
-    detail: 'the configured target (no gateways rated, capacity not verified)',
+    detail: `the configured target (no gateways rated, capacity not verified${shrank})`,
   };
 }
 
@@ -115,6 +123,12 @@ export interface CapacityVerdict {
   readonly checks: readonly CapacityCheck[];
   readonly binding: CapacityCheck['name'];
 }
+
+const POOL_NAMES: Record<CapacityPool['name'], string> = {
+  vpn: 'VPN gateways',
+  bastion: 'bastions',
+  proxy: 'access proxies',
+};
 
 const only = (counts: TierCounts, tiers: readonly Tier[]): TierCounts => {
   const out = emptyCounts();
@@ -165,7 +179,7 @@ export function gateCapacity(input: {
   const pool =
     binding.name === 'overall'
       ? ''
-      : `; binding: the ${binding.name === 'proxy' ? 'access proxies' : 'VPN gateways'}, expected peak ${binding.expectedPeakBefore} → ${binding.expectedPeak} of their tiers against ${binding.sessions} rated`;
+      : `; binding: the ${POOL_NAMES[binding.name]}, expected peak ${binding.expectedPeakBefore} → ${binding.expectedPeak} of their tiers against ${binding.sessions} rated`;
   const message = exceeds
     ? `${figures}${pool}: over by ${-binding.headroom}`
     : `${figures}${pool}: headroom ${binding.headroom}`;

@@ -11,8 +11,9 @@ export function topologyDigest(config: Config): string {
 }
 
 /**
- * The overall limit (every tier: verified, else the sum of VPN gateways' and access proxies'
- * rated sessions, else the target) and, with access proxies, one limit per kind of enforcer.
+ * The overall limit (every tier together: verified, else the previous topology's verified figure
+ * while it only grew, else the target) and one limit per kind of enforcer (its rated sessions,
+ * against the tiers it carries).
  */
 export function currentCapacityLimit(config: Config, store: Store): CapacityLimit {
   const rating = config.gateways.filter((g) => g.kind !== 'bastion');

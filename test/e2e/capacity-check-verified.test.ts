@@ -115,7 +115,7 @@ describe('a dry-run capacity check over real VPN sessions verifies capacity wher
     });
     // The same stored dry run verifies nothing once the config stops accepting dry runs.
     const strict = await runRac(dir, ['capacity', '--json'], { env: { RAC_CAPACITY_ACCEPT_DRY_RUN: 'false' } });
-    expect(strict.json()).toMatchObject({ verified: null, limit: { source: 'rated' } });
+    expect(strict.json()).toMatchObject({ verified: null, limit: { source: 'target' } });
     const exported = await prometheus.waitFor('remote_access_capacity_verified_sessions', (r) => r.length > 0, 30_000);
     expect(exported[0]?.metric['topology']).toBe(topology);
     expect(Number(exported[0]?.value[1])).toBe(3);

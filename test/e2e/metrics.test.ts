@@ -177,7 +177,7 @@ describe('sessions and capacity metrics through a real Prometheus', () => {
     expect(board.code).toBe(0);
     expect(board.json()).toMatchObject({
       targetSessions: 5000,
-      limit: { sessions: 5000, source: 'rated' },
+      limit: { sessions: 5000, source: 'target' },
       verified: null,
       sessions: 203,
       gateways: [

@@ -4,13 +4,14 @@ import { capacityLimit, capacityPools, expectedPeak, gateCapacity } from '../../
 const peak = { public: 0.6, vpn: 0.9, 'vpn-bastion': 0.9 };
 
 describe('capacityLimit', () => {
-  it('prefers verified capacity, then rated, then the target', () => {
+  it('prefers verified capacity, then the target (ratings are held per kind of enforcer)', () => {
     expect(
       capacityLimit({ targetSessions: 5000, ratedSessions: 6000, verified: { sessions: 4200, at: '2026-11-20' } }),
     ).toMatchObject({ sessions: 4200, source: 'verified' });
     expect(capacityLimit({ targetSessions: 5000, ratedSessions: 6000, verified: null })).toMatchObject({
-      sessions: 6000,
-      source: 'rated',
+      sessions: 5000,
+      source: 'target',
+      detail: expect.stringContaining('each kind of enforcer is held to its rated sessions'),
     });
     expect(capacityLimit({ targetSessions: 5000, ratedSessions: null, verified: null })).toMatchObject({
       sessions: 5000,
@@ -84,15 +85,47 @@ describe('capacity pools of access proxies and VPN gateways', () => {
     { kind: 'bastion', rated_sessions: 400 },
   ];
 
-  it('rates the public tier on the proxies and the VPN tiers on the VPN gateways, never mixed', () => {
+  it('rates the public tier on the proxies, the VPN tiers on the VPN gateways, bastion sessions on the bastions', () => {
     expect(capacityPools(gateways)).toEqual([
-      { name: 'proxy', tiers: ['public'], sessions: 3000 },
       { name: 'vpn', tiers: ['vpn', 'vpn-bastion'], sessions: 2000 },
+      { name: 'bastion', tiers: ['vpn-bastion'], sessions: 400 },
+      { name: 'proxy', tiers: ['public'], sessions: 3000 },
     ]);
   });
 
-  it('has no pools without an access proxy (every tier then counts against the VPN gateways)', () => {
-    expect(capacityPools(gateways.filter((g) => g.kind !== 'proxy'))).toEqual([]);
+  it('never counts the public tier against VPN gateways: without a proxy it counts only against the overall limit', () => {
+    expect(capacityPools(gateways.filter((g) => g.kind !== 'proxy'))).toEqual([
+      { name: 'vpn', tiers: ['vpn', 'vpn-bastion'], sessions: 2000 },
+      { name: 'bastion', tiers: ['vpn-bastion'], sessions: 400 },
+    ]);
+    const v = gateCapacity({
+      before: { public: 0, vpn: 0, 'vpn-bastion': 0 },
+      after: { public: 4000, vpn: 100, 'vpn-bastion': 0 },
+      peakConcurrency: peak,
+      limit: {
+        ...capacityLimit({ targetSessions: 5000, ratedSessions: 2000, verified: null }),
+        pools: capacityPools(gateways.filter((g) => g.kind !== 'proxy')),
+      },
+      enforce: 'refuse',
+    });
+    // 2400 public + 90 vpn sessions at peak: more than the VPN gateways' 2000, yet within the target.
+    expect(v.verdict).toBe('ok');
+  });
+
+  it('refuses vpn-bastion grants beyond the bastions’ rating', () => {
+    const v = gateCapacity({
+      before: { public: 0, vpn: 0, 'vpn-bastion': 0 },
+      after: { public: 0, vpn: 0, 'vpn-bastion': 500 },
+      peakConcurrency: peak,
+      limit: {
+        ...capacityLimit({ targetSessions: 5000, ratedSessions: 2000, verified: null }),
+        pools: capacityPools(gateways),
+      },
+      enforce: 'refuse',
+    });
+    expect(v.verdict).toBe('refuse');
+    expect(v.binding).toBe('bastion');
+    expect(v.message).toContain('binding: the bastions, expected peak 0 → 450 of their tiers against 400 rated');
   });
 
   const limit = {

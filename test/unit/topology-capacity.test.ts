@@ -103,33 +103,37 @@ describe('the gate’s figure while a topology is unverified', () => {
     expect(currentCapacityLimit(three, store)).toMatchObject({ sessions: 2100, source: 'previous-verified' });
   });
 
-  it('falls back to rated capacity when the topology shrank since the verified one, and says why', () => {
+  it('falls back to the target and the ratings when the topology shrank since the verified one, and says why', () => {
     const store = newStore();
     record(store, two);
     check(store, two, 4300);
     record(store, one);
     const removed = currentCapacityLimit(one, store);
-    expect(removed).toMatchObject({ sessions: 2500, source: 'rated' });
+    expect(removed).toMatchObject({ sessions: 5000, source: 'target' });
+    expect(removed.pools).toEqual([{ name: 'vpn', tiers: ['vpn', 'vpn-bastion'], sessions: 2500 }]);
     expect(removed.detail).toContain('the topology shrank');
     expect(removed.detail).toContain('gw-2 removed');
     const lowered = configWith([{ name: 'gw-1' }, { name: 'gw-2', rated: 1000 }]);
-    expect(currentCapacityLimit(lowered, store)).toMatchObject({ sessions: 3500, source: 'rated' });
+    expect(currentCapacityLimit(lowered, store)).toMatchObject({
+      source: 'target',
+      pools: [{ name: 'vpn', sessions: 3500 }],
+    });
     expect(currentCapacityLimit(lowered, store).detail).toContain('gw-2 rated 2500 → 1000');
   });
 
-  it('falls back to rated capacity when no earlier topology was verified, or only by a dry run not accepted', () => {
+  it('falls back to the target and the ratings when no earlier topology was verified, or only by a dry run not accepted', () => {
     const store = newStore();
-    expect(currentCapacityLimit(two, store)).toMatchObject({ sessions: 5000, source: 'rated' });
+    expect(currentCapacityLimit(two, store)).toMatchObject({ sessions: 5000, source: 'target' });
     record(store, one);
     check(store, one, 2100, { dryRun: true });
-    expect(currentCapacityLimit(two, store)).toMatchObject({ sessions: 5000, source: 'rated' });
+    expect(currentCapacityLimit(two, store)).toMatchObject({ sessions: 5000, source: 'target' });
     expect(currentCapacityLimit(configWith([{ name: 'gw-1' }, { name: 'gw-2' }], true), store)).toMatchObject({
       sessions: 2100,
       source: 'previous-verified',
     });
   });
 
-  it('keeps the core rule: verified, then previous verified, then rated, then target', () => {
+  it('keeps the core rule: verified, then previous verified, then the target', () => {
     const previous = {
       usable: true as const,
       topology: 'sha256:0000000000000000',
@@ -143,7 +147,7 @@ describe('the gate’s figure while a topology is unverified', () => {
     });
     expect(
       capacityLimit({ ...inputs, verified: null, previous: { ...previous, usable: false, reason: 'gw-2 removed' } }),
-    ).toMatchObject({ sessions: 6000, source: 'rated' });
+    ).toMatchObject({ sessions: 5000, source: 'target' });
   });
 });
 

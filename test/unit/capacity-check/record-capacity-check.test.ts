@@ -78,7 +78,7 @@ describe('recordCapacityCheck', () => {
     expect(recorded.verdict.passed).toBe(false);
     expect(recorded.verification.verifies).toBe(false);
     expect(d.store.listCapacityChecks()[0]).toMatchObject({ passed: false, shape: 'summary-export' });
-    expect(currentCapacityLimit(twoGateways, d.store)).toMatchObject({ sessions: 5000, source: 'rated' });
+    expect(currentCapacityLimit(twoGateways, d.store)).toMatchObject({ sessions: 5000, source: 'target' });
   });
 
   it('never verifies capacity by a dry run, unless capacity.accept_dry_run: then it says so', () => {
@@ -90,7 +90,7 @@ describe('recordCapacityCheck', () => {
     expect(recorded.verdict).toMatchObject({ passed: true, dryRun: true });
     expect(recorded.verification.reason).toContain('dry run: no load generated');
     expect(d.store.listCapacityChecks()[0]).toMatchObject({ dryRun: true, note: 'dry run: no load generated' });
-    expect(currentCapacityLimit(twoGateways, d.store).source).toBe('rated');
+    expect(currentCapacityLimit(twoGateways, d.store).source).toBe('target');
     // The same stored result, read under a config that accepts dry runs.
     const accepting = configWith(
       [
