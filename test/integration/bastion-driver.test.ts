@@ -29,7 +29,14 @@ describeGatewayDriver('bastion', async () => {
     privateKey: new Secret(bastion.ssh.privateKey),
     hostKey: bastion.ssh.hostKeyLine.split(' ').slice(1, 3).join(' '),
   });
-  const driver = createBastionDriver({ name: bastion.name, shell, timeoutMs: 30_000, adminUser: 'root' });
+  // connect() below holds a shell session (remote sleep): that needs login: shell.
+  const driver = createBastionDriver({
+    name: bastion.name,
+    shell,
+    timeoutMs: 30_000,
+    adminUser: 'root',
+    login: 'shell',
+  });
   const admin = (argv: string[]) =>
     execFileSync('ssh', [
       '-i',
