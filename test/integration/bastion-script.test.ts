@@ -537,4 +537,37 @@ sh -c "$RAC_OBSERVE" rac-bastion`);
     // Everyone else is read as before.
     expect(observed.get('user065')?.keys).toHaveLength(1);
   });
+
+  it('the account script never reads authorized_keys as root: a FIFO or root-only file swapped in after ls is refused', () => {
+    // root-only copies of exactly what rac would write: equal content must not make the account "unchanged".
+    const want = (u: string) => {
+      const key = parseSshPublicKey(keys.get(u) as string);
+      if (!key.ok) throw new Error('test key');
+      return `ssh-ed25519 ${key.key.blob} rac:${u}\n`;
+    };
+    const secret = mkdtempSync(join(ROOT, 'secret-'));
+    writeFileSync(join(secret, 'user066'), want('user066'), { mode: 0o600 });
+    execFileSync('mkfifo', ['-m', '666', join(secret, 'fifo')]);
+    execFileSync('chmod', ['755', secret]);
+    writeFileSync(
+      join(ROOT, 'ls-then-swap'),
+      `#!/bin/sh
+"${ROOT}/ls.real" "$@"
+rc=$?
+rm -f /home/user066/.ssh/authorized_keys && ln -s "${secret}/user066" /home/user066/.ssh/authorized_keys
+rm -f /home/user067/.ssh/authorized_keys && ln -s "${secret}/fifo" /home/user067/.ssh/authorized_keys
+exit $rc
+`,
+      { mode: 0o755 },
+    );
+    // (A FIFO opened for reading would hold the script until runScript's timeout, which fails the run.)
+    const run = runScript(renderAccountManifest(present(['user066', 'user067'])), {
+      before: 'mount --bind "$1/ls-then-swap" /usr/bin/ls',
+    });
+    expect(run.report).toEqual([
+      { uid: 'user066', status: 'error', detail: 'refused: ~/.ssh/authorized_keys is a symlink' },
+      { uid: 'user067', status: 'error', detail: 'refused: ~/.ssh/authorized_keys is a symlink' },
+    ]);
+    expect(readFileSync(join(secret, 'user066'), 'utf8')).toBe(want('user066'));
+  });
 });

@@ -34,6 +34,7 @@ describe('the bastion script files', () => {
       'accounts.sh',
       'observe.sh',
       'prologue.sh',
+      'read-keys.sh',
       'user-remove-keys.sh',
       'user-write-keys.sh',
     ]);

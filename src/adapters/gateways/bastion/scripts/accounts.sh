@@ -4,6 +4,8 @@
 # cat into a file and then only with awk and `read -r`: person data is never parsed as shell.
 # shellcheck source=prologue.sh
 . ./prologue.sh
+# shellcheck source=read-keys.sh
+. ./read-keys.sh
 command -v setpriv >/dev/null 2>&1 || die 'setpriv (util-linux) is required'
 # One rac run at a time per host: shadow-utils lock each file, but read-decide-write must not interleave.
 exec 9>>/etc/.rac-bastion.lock || die 'cannot open /etc/.rac-bastion.lock'
@@ -18,6 +20,8 @@ AWK_CREATE='@ls.awk@
 @create.awk@'
 AWK_DECIDE='@ls.awk@
 @decide.awk@'
+AWK_READS='@ls.awk@
+@observe-reads.awk@'
 
 cat > "$W/manifest" || die 'cannot read the manifest from stdin'
 mkdir "$W/keys" || die 'cannot create a work directory'
@@ -61,9 +65,14 @@ if [ -s "$W/newusers" ]; then
   gather
 fi
 xargs getent shadow < "$W/uids" > "$W/shadow" 2>/dev/null
+# What each present member has now, read as that user (never as root) to compare with what it should have.
+awk -v lsf="$W/ls" -v grpf="$W/group" -v onlyf="$W/accounts" -v umin="$umin" "$AWK_READS" \
+  "$W/ls" "$W/group" "$W/accounts" "$W/passwd" > "$W/reads"
+mkdir "$W/have" || die 'cannot create a work directory'
+read_keys_as_users "$W/reads" "$W/have"
 awk -v grpf="$W/group" -v pwf="$W/passwd" -v spf="$W/shadow" -v lsf="$W/ls" -v newf="$W/created" \
-  -v dir="$W/keys" -v umin="$umin" -v today="$today" \
-  "$AWK_DECIDE" "$W/group" "$W/passwd" "$W/shadow" "$W/ls" "$W/created" "$W/accounts" > "$W/plan" \
+  -v unreadf="$W/unread" -v dir="$W/keys" -v havedir="$W/have" -v umin="$umin" -v today="$today" \
+  "$AWK_DECIDE" "$W/group" "$W/passwd" "$W/shadow" "$W/ls" "$W/created" "$W/unread" "$W/accounts" > "$W/plan" \
   || die 'internal error while deciding; no account was changed beyond being created'
 
 report() { printf '%s\t%s\t%s\n' "$1" "$2" "$3"; }

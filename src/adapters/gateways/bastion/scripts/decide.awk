@@ -1,5 +1,5 @@
-# Decides per account from the gathered files only (and, as root, authorized_keys files that ls
-# showed to be regular files of the right owner, so a FIFO or a device is never opened). One plan
+# Decides per account from the gathered files only: authorized_keys as read by its user (havedir;
+# the uids whose file could not be read so are in unreadf), never the file itself. One plan
 # line per account: uid state class flags uidnum gidnum home nkeys detail, with a dash for empty
 # fields, since tab is IFS whitespace.
 BEGIN { FS = "\t" }
@@ -8,6 +8,7 @@ FILENAME == pwf { split($0, f, ":"); puid[f[1]] = f[3]; pgid[f[1]] = f[4]; phome
 FILENAME == spf { split($0, f, ":"); spw[f[1]] = f[2]; sexp[f[1]] = f[8]; next }
 FILENAME == lsf { FS = " "; $0 = $0; lsline(); FS = "\t"; next }
 FILENAME == newf { created[$0] = 1; next }
+FILENAME == unreadf { unread[$0] = 1; next }
 function out(u, st, cls, flags, un, gn, h, nk, detail) {
   print u "\t" st "\t" cls "\t" (flags == "" ? "-" : flags) "\t" un "\t" gn "\t" h "\t" nk "\t" (detail == "" ? "-" : detail)
 }
@@ -42,7 +43,7 @@ function slurp(f,   line, text, rc) {
     fixhome = (h in ltype) && writable(h)
     fixssh = (s in ltype) && (lperm[s] != "drwx------" || lown[s] != un)
     want = slurp(dir "/" u)
-    if (k in ltype) same = lown[k] == un && lperm[k] == "-rw-------" && lsize[k] + 0 <= 1048576 && slurp(k) == want
+    if (k in ltype) same = lown[k] == un && lperm[k] == "-rw-------" && lsize[k] + 0 <= 1048576 && !(u in unread) && slurp(havedir "/" u) == want
     else same = want == ""
     if (fixhome) flags = add(flags, "fixhome")
     if (fixssh) flags = add(flags, "fixssh")
