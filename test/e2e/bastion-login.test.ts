@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
@@ -22,6 +23,7 @@ import { rosterFor } from '../../infra/local/workspace.ts';
 import { JUMP_ONLY_OPTIONS } from '../../src/core/bastion/account-script.ts';
 import type { ApplyReport } from '../../src/services/apply-plan.ts';
 import type { DriftReport } from '../../src/services/drift.ts';
+import type { RevokeReport } from '../../src/services/revoke-access.ts';
 import { runRac } from '../support/rac-env.ts';
 
 /**
@@ -35,6 +37,15 @@ const company = generateCompany(12, { seed: 808 });
 const [ops, dev, newcomer] = company as [CompanyPerson, CompanyPerson, CompanyPerson];
 // The link between the bastion and the target: addresses inside our own two namespaces only.
 const BASTION_SIDE = '10.250.77.1';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A public key line nobody holds the private half of. */
+function strangerKey(): string {
+  const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+  const part = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const blob = Buffer.concat([part(Buffer.from('ssh-ed25519')), part(Buffer.from(jwk.x ?? '', 'base64url'))]);
+  return `ssh-ed25519 ${blob.toString('base64')} root@elsewhere`;
+}
 const TARGET_SIDE = '10.250.77.2';
 
 describe('bastion.login on the real stack: ssh -J through, no shell unless configured', () => {
@@ -44,6 +55,7 @@ describe('bastion.login on the real stack: ssh -J through, no shell unless confi
   let targetNamespace = '';
   let dir: string;
   let keyDir: string;
+  const held: ChildProcess[] = [];
   const keyOf = new Map<string, { privateKeyFile: string; publicKey: string }>();
   const rac = (args: string[]) => runRac(dir, args);
   const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
@@ -140,6 +152,7 @@ describe('bastion.login on the real stack: ssh -J through, no shell unless confi
   }, 120_000);
 
   afterAll(async () => {
+    for (const child of held) if (child.exitCode === null) child.kill('SIGKILL');
     await target?.stop();
     if (targetNamespace !== '') await deleteNamespace(targetNamespace);
     await stack?.stop();
@@ -237,5 +250,85 @@ describe('bastion.login on the real stack: ssh -J through, no shell unless confi
     expect(stranger.code).toBe(255);
     expect(stranger.stdout).not.toContain('bar');
     expect(readFileSync(join(bastion.etcDir, 'passwd'), 'utf8')).not.toContain(`${newcomer.uid}:`);
+  });
+
+  it('back to jump-only: a held ssh -J connection is a session rac sees, and revoke ends it', async () => {
+    write('rac.yaml', stack.config({ sshTimeoutMs: 5000, bastionLogin: null }));
+    await rac(['drift', '--fix']); // rewrites every key in jump-only form (dev's unusable directory key aside)
+    expect(bastionKeys(ops.uid).startsWith(`${JUMP_ONLY_OPTIONS} `)).toBe(true);
+    const child = spawn(
+      'ssh',
+      [
+        '-F',
+        clientConfig(ops.uid),
+        '-J',
+        `${ops.uid}@${bastion.address}`,
+        `${ops.uid}@${TARGET_SIDE}`,
+        '--',
+        'echo up; exec sleep 60',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    held.push(child);
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+    for (let i = 0; i < 100 && !output.includes('up'); i++) await sleep(100);
+    expect(output).toContain('up');
+
+    const sessions = await rac(['sessions', '--json']);
+    expect(sessions.code, sessions.stderr).toBe(0);
+    expect(sessions.json<{ sessions: Array<{ uid: string; gateway: string }> }>().sessions).toEqual([
+      expect.objectContaining({ uid: ops.uid, gateway: 'bastion-1' }),
+    ]);
+    const revoked = await rac(['revoke', ops.uid, '--json']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.json<RevokeReport>().verified).toBe(true);
+    await Promise.race([exited, sleep(5_000)]);
+    expect(child.exitCode ?? child.signalCode).not.toBeNull();
+    expect((await throughBastion(ops.uid, ['id', '-un'])).code).toBe(255);
+  });
+
+  it('on the real bastion, rac never reads out a root-only file a user links in; the account is reported', async () => {
+    // Root-only, key-looking lines on the bastion (its data directory is the same path inside its mount namespace).
+    const secretDir = join(bastion.dataDir, 'root-only');
+    mkdirSync(join(secretDir, '.ssh'), { recursive: true, mode: 0o700 });
+    chmodSync(secretDir, 0o700);
+    const secrets = [strangerKey(), strangerKey(), strangerKey()];
+    writeFileSync(join(secretDir, '.ssh/authorized_keys'), `${secrets.join('\n')}\n`, { mode: 0o600 });
+    // dev points ~/.ssh/authorized_keys at it; `handmade` (an account someone made in rac-bastion) points ~/.ssh at
+    // its directory. Both links are in place before rac looks (the race itself is tested in bastion-script.test.ts).
+    const home = join(bastion.homeDir, dev.uid);
+    rmSync(join(home, '.ssh/authorized_keys'));
+    symlinkSync(join(secretDir, '.ssh/authorized_keys'), join(home, '.ssh/authorized_keys'));
+    const admin = (command: string) =>
+      execFileSync(
+        'ssh',
+        [
+          '-i',
+          bastion.ssh.privateKeyFile,
+          '-o',
+          `UserKnownHostsFile=${bastion.ssh.knownHostsFile}`,
+          '-o',
+          'BatchMode=yes',
+          `root@${bastion.address}`,
+          command,
+        ],
+        { encoding: 'utf8' },
+      );
+    admin(`useradd -m -g rac-bastion -s /bin/bash -p '*' handmade && ln -s ${secretDir}/.ssh /home/handmade/.ssh`);
+
+    const drift = await rac(['drift', '--json']);
+    const status = await rac(['status', dev.uid, '--json']);
+    for (const out of [drift, status])
+      for (const line of secrets) expect(out.stdout + out.stderr).not.toContain(line.split(' ')[1]);
+    expect(drift.json<DriftReport>().foreign).toEqual(
+      expect.arrayContaining([
+        { system: 'bastion-1', artifact: `${dev.uid}: ~/.ssh/authorized_keys is a symlink` },
+        { system: 'bastion-1', artifact: 'handmade: ~/.ssh is a symlink' },
+      ]),
+    );
   });
 });
