@@ -163,7 +163,7 @@ export async function benchGateways(runs: number): Promise<void> {
     note(floorPerSystem, 'ldap (incl. read-back)', f1 - f0);
     const manifest = renderAccountManifest(
       [...keys].map(([uid, key]) => ({ uid, state: 'present' as const, keys: [key] })),
-      'jump-only',
+      'shell', // as the stack's config (stack.config) has it
     );
     await Promise.all([
       ...bare.gateways.map(async (g) => {
