@@ -549,6 +549,7 @@ sh -c "$RAC_OBSERVE" rac-bastion`);
     writeFileSync(join(secret, 'user066'), want('user066'), { mode: 0o600 });
     execFileSync('mkfifo', ['-m', '666', join(secret, 'fifo')]);
     execFileSync('chmod', ['755', secret]);
+    execFileSync('cp', ['/usr/bin/ls', join(ROOT, 'ls.real')]);
     writeFileSync(
       join(ROOT, 'ls-then-swap'),
       `#!/bin/sh
