@@ -10,6 +10,7 @@ import {
   observeArgv,
   observeScript,
 } from '../../../src/adapters/gateways/bastion/scripts.ts';
+import { JUMP_ONLY_OPTIONS } from '../../../src/core/bastion/account-script.ts';
 
 const SCRIPT_DIR = join(import.meta.dirname, '../../../src/adapters/gateways/bastion/scripts');
 const scratch = mkdtempSync(join(tmpdir(), 'rac-shellcheck-'));
@@ -81,6 +82,12 @@ describe('the assembled scripts', () => {
     expect(bastionScript()).toContain('function okkey(');
     expect(observeScript()).toContain('iflag=nofollow');
     expect(assembleBastionScript('accounts.sh')).toBe(bastionScript());
+  });
+
+  it('know exactly the jump-only options that renderAccountManifest writes (manifest check and observe)', () => {
+    const inAwk = `/^(${JUMP_ONLY_OPTIONS.replaceAll('/', '\\/')} )?(`;
+    expect(bastionScript()).toContain(inAwk);
+    expect(observeScript()).toContain(inAwk);
   });
 
   it('refuse a name that is not a script file of theirs', () => {

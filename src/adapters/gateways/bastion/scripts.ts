@@ -3,7 +3,7 @@ import { AppError } from '../../../core/errors.ts';
 
 /**
  * The bastion's shell and awk programs live as real files in ./scripts (linted by shellcheck, see
- * test/unit/bastion/shellcheck.test.ts) and travel as ONE argv word: `sh -c <script> rac-bastion`,
+ * test/unit/bastion/scripts.test.ts) and travel as ONE argv word: `sh -c <script> rac-bastion`,
  * with person data only ever on stdin. A script file is assembled at load time:
  *   - a line `. ./prologue.sh` is replaced by that file's text (shellcheck follows it with -x);
  *   - `@name.awk@` or `@name.sh@` inside a single-quoted assignment is replaced by that file's
