@@ -19,10 +19,11 @@ import { generateOpensshPublicKey } from '../infra/local/ssh-keys.ts';
 import { type LocalStack, startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { rosterFor } from '../infra/local/workspace.ts';
+import { bastionArgv } from '../src/adapters/gateways/bastion/scripts.ts';
 import { createSshShell } from '../src/adapters/ssh/ssh-shell.ts';
 import { composeServices } from '../src/compose.ts';
 import { loadConfig } from '../src/config/load.ts';
-import { BASTION_ARGV, renderAccountManifest } from '../src/core/bastion/account-script.ts';
+import { renderAccountManifest } from '../src/core/bastion/account-script.ts';
 import { escapeDnValue } from '../src/core/dn.ts';
 import { renderCcd } from '../src/core/openvpn/render-ccd.ts';
 import { Secret } from '../src/core/secret.ts';
@@ -162,6 +163,7 @@ export async function benchGateways(runs: number): Promise<void> {
     note(floorPerSystem, 'ldap (incl. read-back)', f1 - f0);
     const manifest = renderAccountManifest(
       [...keys].map(([uid, key]) => ({ uid, state: 'present' as const, keys: [key] })),
+      'shell', // as the stack's config (stack.config) has it
     );
     await Promise.all([
       ...bare.gateways.map(async (g) => {
@@ -178,7 +180,7 @@ export async function benchGateways(runs: number): Promise<void> {
       }),
       ...bare.bastions.map(async (b) => {
         const s = performance.now();
-        await sshRun(b, [...BASTION_ARGV], manifest);
+        await sshRun(b, [...bastionArgv()], manifest);
         note(floorPerSystem, b.name, performance.now() - s);
       }),
     ]);

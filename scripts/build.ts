@@ -5,15 +5,15 @@
  *
  *   node scripts/build.ts        (npm's `prepare` runs it after npm ci / npm install)
  */
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'dist');
 
 /** Files the product reads at run time, next to the module that reads them (copied as they are). */
-const ASSETS: readonly string[] = [];
+const ASSETS: readonly string[] = ['src/adapters/gateways/bastion/scripts'];
 
 const started = performance.now();
 rmSync(OUT, { recursive: true, force: true });
@@ -34,12 +34,14 @@ const result = await build({
   metafile: true,
 });
 for (const asset of ASSETS) {
+  // A module finds its files with new URL('./<dir>/…', import.meta.url); in the bundle its code
+  // sits in the entry or in a chunk, so the files go beside both.
   const from = join(ROOT, asset);
-  if (!existsSync(from)) continue;
-  // Modules that read assets find them relative to their own file; in the bundle that is dist/cli.
-  const to = join(OUT, 'cli', relative(join(ROOT, 'src'), from));
-  mkdirSync(dirname(to), { recursive: true });
-  cpSync(from, to, { recursive: true });
+  const name = asset.slice(asset.lastIndexOf('/') + 1);
+  for (const dir of [join(OUT, 'cli'), join(OUT, 'cli', 'chunks')]) {
+    mkdirSync(dir, { recursive: true });
+    cpSync(from, join(dir, name), { recursive: true });
+  }
 }
 writeFileSync(join(OUT, 'package.json'), '{ "type": "module" }\n');
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length;

@@ -66,7 +66,7 @@ export function composeServices(
   });
   const store = openStore(resolveFrom(baseDir, config.store), { reason: options.reason ?? null });
   const gateways = config.gateways.map((gateway) =>
-    createGatewayDriver(gateway, baseDir, store, loaded.sshAgentSocket),
+    createGatewayDriver(gateway, baseDir, store, loaded.sshAgentSocket, config.bastion.login),
   );
   let policy: Policy | null = null;
   const close = async () => {
@@ -99,6 +99,7 @@ function createGatewayDriver(
   baseDir: string,
   store: Store,
   agentSocket: string | undefined,
+  bastionLogin: 'jump-only' | 'shell',
 ): GatewayDriver {
   const privateKey =
     gateway.ssh.private_key_file === undefined
@@ -145,6 +146,7 @@ function createGatewayDriver(
         shell,
         timeoutMs: gateway.ssh.timeout_ms,
         adminUser: gateway.ssh.user,
+        login: bastionLogin,
       });
     case 'wireguard':
       return createWireGuardDriver({

@@ -80,6 +80,8 @@ export interface GatewayGrant {
   readonly address?: string;
   /** Bastion: the person's OpenSSH public keys. */
   readonly keys?: readonly string[];
+  /** Bastion: what the keys let the person do there (bastion.login); 'mixed' when the host has both. */
+  readonly login?: 'jump-only' | 'shell' | 'mixed';
   /** WireGuard: the person's public key (the peer). */
   readonly publicKey?: string;
 }

@@ -17,7 +17,16 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ExecOptions, type ExecResult, exec, execOk, isAlive, killProcess, spawnIn } from './netns.ts';
+import {
+  type ExecOptions,
+  type ExecResult,
+  exec,
+  execOk,
+  inNamespace,
+  isAlive,
+  killProcess,
+  spawnIn,
+} from './netns.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 export const SSH = '/usr/bin/ssh';
@@ -33,6 +42,11 @@ export interface SshHostOptions {
   /** Private copy of /etc (dataDir/etc) and empty /home (dataDir/home) for this sshd and its sessions. */
   privateEtc?: boolean;
   readyTimeoutMs?: number;
+  /**
+   * Where the readiness probe (ssh-keyscan) runs: default the root namespace. A host reachable only
+   * through another host of ours (a target behind a bastion) is probed from that host's namespace.
+   */
+  probeNamespace?: string;
 }
 
 /** What an SSH client needs to reach a host with pinned host key. */
@@ -270,9 +284,19 @@ export async function startSshHost(options: SshHostOptions): Promise<SshHost> {
     const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
     for (let attempt = 0; ; attempt++) {
       if (exited) throw new Error(`sshd in ${namespace} exited during start; log:\n${await tail(logFile)}`);
-      const scan = await exec(['/usr/bin/ssh-keyscan', '-T', '1', '-t', 'ed25519', '-p', '22', address], {
-        timeoutMs: 3_000,
-      });
+      const scan = await exec(
+        inNamespace(options.probeNamespace ?? 'root', [
+          '/usr/bin/ssh-keyscan',
+          '-T',
+          '1',
+          '-t',
+          'ed25519',
+          '-p',
+          '22',
+          address,
+        ]),
+        { timeoutMs: 3_000 },
+      );
       const seen = scan.stdout.split('\n').find((l) => l.includes(' ssh-ed25519 '));
       if (seen !== undefined) {
         if (seen.includes(keyBlob)) break;

@@ -27,6 +27,11 @@ export interface LocalStack {
     hostKeyOverride?: Record<string, string>;
     sshTimeoutMs?: number;
     activeWindowSeconds?: number;
+    /**
+     * bastion.login. Default 'shell': the stack's tests and the demo log in to the bastion with
+     * commands. null leaves the section out, so rac's own default (jump-only) applies.
+     */
+    bastionLogin?: 'jump-only' | 'shell' | null;
   }): string;
   /** Freezes a host's sshd (SIGSTOP): to rac the host is down; `resumeHost` brings it back. */
   pauseHost(name: string): Promise<void>;
@@ -157,6 +162,8 @@ export async function startStack(options: {
         });
         lines.push(entry.trimEnd());
       }
+      const login = o.bastionLogin === undefined ? 'shell' : o.bastionLogin;
+      if (bastions.length > 0 && login !== null) lines.push(`bastion: { login: ${login} }`);
       if (gateways[0] !== undefined) lines.push('profiles:', `  ca_file: ${gateways[0].caFile}`);
       return `${lines.join('\n')}\n`;
     },

@@ -225,6 +225,13 @@ export const ConfigSchema = Type.Object(
       { interval_seconds: Type.Integer({ minimum: 1, maximum: 3600, default: 15 }) },
       { additionalProperties: false, default: {} },
     ),
+    bastion: Type.Object(
+      {
+        /** jump-only: keys allow port forwarding (ssh -J) and no shell or command; shell: a normal login. */
+        login: Type.Union([Type.Literal('jump-only'), Type.Literal('shell')], { default: 'jump-only' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     expiry: Type.Object(
       {
         /** How often rac serve revokes grants whose date has passed. */

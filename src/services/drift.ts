@@ -36,6 +36,7 @@ const describeGrant = (g: GatewayGrant | undefined): string => {
   const parts: string[] = [g.tier];
   if (g.address !== undefined) parts.push(g.address);
   if (g.keys !== undefined) parts.push(`${g.keys.length} key${g.keys.length === 1 ? '' : 's'}`);
+  if (g.login !== undefined) parts.push(g.login);
   return parts.join(' ');
 };
 
@@ -78,13 +79,17 @@ async function drift(deps: ServiceDeps, options: { fix?: boolean; signal?: Abort
       }
       const observed = await driver.observe(options.signal);
       for (const artifact of observed.foreign) foreign.push({ system: driver.name, artifact });
-      for (const [uid, want] of state.desired) {
+      // A bastion key written in the other login mode grants something else: a difference.
+      const login = driver.kind === 'bastion' ? deps.config.bastion.login : undefined;
+      for (const [uid, wanted] of state.desired) {
+        const want = login === undefined ? wanted : { ...wanted, login };
         const have = observed.grants.get(uid);
         const same =
           have !== undefined &&
           have.tier === want.tier &&
           (want.address === undefined || have.address === want.address) &&
-          (want.keys === undefined || sameSshKeys(have.keys ?? [], want.keys));
+          (want.keys === undefined || sameSshKeys(have.keys ?? [], want.keys)) &&
+          (want.login === undefined || have.login === want.login);
         if (!same)
           items.push({ system: driver.name, uid, expected: describeGrant(want), observed: describeGrant(have) });
       }

@@ -14,14 +14,15 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bastionScript, observeScript } from '../../src/adapters/gateways/bastion/scripts.ts';
 import {
   type AccountReportLine,
-  BASTION_SCRIPT,
   type BastionAccount,
-  OBSERVE_SCRIPT,
+  type BastionLogin,
+  JUMP_ONLY_OPTIONS,
   parseAccountReport,
   parseObservedAccounts,
-  renderAccountManifest,
+  renderAccountManifest as renderWith,
 } from '../../src/core/bastion/account-script.ts';
 import { parseSshPublicKey } from '../../src/core/roster/ssh-public-key.ts';
 
@@ -35,7 +36,7 @@ const CAN_RUN =
   process.getuid?.() === 0 &&
   ['/usr/bin/unshare', '/usr/sbin/newusers', '/usr/bin/setpriv', '/usr/sbin/ip'].every((p) => existsSync(p));
 const HAS_SSHD = existsSync('/usr/sbin/sshd') && existsSync('/usr/bin/ssh');
-const USERS = 300;
+const USERS = 500;
 const PORT = 2222;
 const uidOf = (i: number) => `user${String(i).padStart(3, '0')}`;
 
@@ -73,7 +74,7 @@ function inNamespace(body: string, stdin = ''): { status: number | null; stdout:
       input: stdin,
       encoding: 'utf8',
       timeout: 60_000,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', RAC_SCRIPT: BASTION_SCRIPT, RAC_OBSERVE: OBSERVE_SCRIPT },
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', RAC_SCRIPT: bastionScript(), RAC_OBSERVE: observeScript() },
     },
   );
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -126,6 +127,11 @@ function ed25519(): string {
   return `ssh-ed25519 ${blob.toString('base64')} someone@laptop`;
 }
 
+/** Most tests here are about accounts, not the login mode: plain keys unless a test says otherwise. */
+function renderAccountManifest(accounts: readonly BastionAccount[], login: BastionLogin = 'shell'): string {
+  return renderWith(accounts, login);
+}
+
 function present(uids: readonly string[]): BastionAccount[] {
   return uids.map((uid) => ({ uid, state: 'present', keys: [keys.get(uid) as string] }));
 }
@@ -149,14 +155,21 @@ function accounts(): Map<string, { passwd: string[]; shadow: string[] }> {
   return out;
 }
 
-/** Logs in with a real ssh client to a real sshd (StrictModes on) inside the namespace. */
-function logins(uids: readonly string[]): Record<string, 'ok' | 'denied'> {
+/**
+ * Logs in with a real ssh client to a real sshd (StrictModes on) inside the namespace: `command` runs
+ * `echo logged-in`, `forward` asks only for a forwarded connection back to the sshd itself (what
+ * `ssh -J` does) and looks for its banner.
+ */
+function logins(uids: readonly string[], how: 'command' | 'forward' = 'command'): Record<string, 'ok' | 'denied'> {
+  const options =
+    '-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5';
   const attempts = uids
-    .map(
-      (u) =>
-        `if ssh -F /dev/null -i "$1/keys/${u}" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ` +
-        `-o LogLevel=ERROR -o ConnectTimeout=5 -p ${PORT} ${u}@127.0.0.1 'echo logged-in' 2>/dev/null | grep -q logged-in; ` +
-        `then echo "${u} ok"; else echo "${u} denied"; fi`,
+    .map((u) =>
+      how === 'command'
+        ? `if ssh -F /dev/null -i "$1/keys/${u}" ${options} -p ${PORT} ${u}@127.0.0.1 'echo logged-in' 2>/dev/null | grep -q logged-in; ` +
+          `then echo "${u} ok"; else echo "${u} denied"; fi`
+        : `if ssh -F /dev/null -i "$1/keys/${u}" ${options} -p ${PORT} -W 127.0.0.1:${PORT} ${u}@127.0.0.1 < /dev/null 2>/dev/null | head -c 8 | grep -q SSH-2.0; ` +
+          `then echo "${u} ok"; else echo "${u} denied"; fi`,
     )
     .join('\n');
   const ns = inNamespace(`/usr/sbin/sshd -D -e -f "$1/sshd_config" 2> "$1/sshd.log" &
@@ -269,6 +282,26 @@ describe.skipIf(!CAN_RUN)('bastion account script, for real, in a private namesp
   it.skipIf(!HAS_SSHD)('a real sshd lets the new accounts in with their keys', () => {
     expect(logins(['user000', 'user001'])).toEqual({ user000: 'ok', user001: 'ok' });
   });
+
+  it.skipIf(!HAS_SSHD)(
+    'login jump-only writes rac options: sshd forwards (ssh -J) and runs no command; shell again is a change',
+    () => {
+      const file = join(ROOT, 'home/user002/.ssh/authorized_keys');
+      const key = parseSshPublicKey(keys.get('user002') as string);
+      if (!key.ok) throw new Error('test key');
+      const jump = runScript(renderAccountManifest(present(['user002']), 'jump-only'));
+      expect(jump.report).toEqual([{ uid: 'user002', status: 'updated', detail: 'keys written (1);' }]);
+      expect(readFileSync(file, 'utf8')).toBe(`${JUMP_ONLY_OPTIONS} ssh-ed25519 ${key.key.blob} rac:user002\n`);
+      expect(runScript(renderAccountManifest(present(['user002']), 'jump-only')).report[0]?.status).toBe('unchanged');
+      expect(logins(['user002', 'user001'])).toEqual({ user002: 'denied', user001: 'ok' });
+      expect(logins(['user002', 'user001'], 'forward')).toEqual({ user002: 'ok', user001: 'ok' });
+
+      const shell = runScript(renderAccountManifest(present(['user002']), 'shell'));
+      expect(shell.report).toEqual([{ uid: 'user002', status: 'updated', detail: 'keys written (1);' }]);
+      expect(readFileSync(file, 'utf8')).toBe(`ssh-ed25519 ${key.key.blob} rac:user002\n`);
+      expect(logins(['user002'])).toEqual({ user002: 'ok' });
+    },
+  );
 
   it('replaces keys when they change', () => {
     const fresh = ed25519();
@@ -384,6 +417,16 @@ describe.skipIf(!CAN_RUN)('bastion account script, for real, in a private namesp
         `rac-bastion-manifest 1\naccount\tuser010\tpresent\nkey\tuser010\t${k.split(' ').slice(0, 2).join(' ')} rac:user011\nend\t1\n`,
     ],
     ['no header', () => 'account\tuser010\tlocked\nend\t1\n'],
+    [
+      'rac options without the forced command',
+      (k: string) =>
+        `rac-bastion-manifest 1\naccount\tuser010\tpresent\nkey\tuser010\trestrict,port-forwarding ${k.split(' ').slice(0, 2).join(' ')} rac:user010\nend\t1\n`,
+    ],
+    [
+      'rac options with one more',
+      (k: string) =>
+        `rac-bastion-manifest 1\naccount\tuser010\tpresent\nkey\tuser010\t${JUMP_ONLY_OPTIONS},permitopen="*:*" ${k.split(' ').slice(0, 2).join(' ')} rac:user010\nend\t1\n`,
+    ],
   ])('the script itself refuses a hand-made manifest with %s, changing nothing', (_what, make) => {
     const passwd = readFileSync(join(ROOT, 'etc/shadow'), 'utf8');
     const run = runScript(make(keys.get('user010') as string));
@@ -404,19 +447,32 @@ describe.skipIf(!CAN_RUN)('bastion account script, for real, in a private namesp
       join(ROOT, 'home/user199/.ssh/authorized_keys'),
       `command="/bin/secret-thing" ${extra}\n# a comment\n`,
     );
-    const ns = inNamespace('sh -c "$RAC_OBSERVE" rac-bastion');
+    const ns = inNamespace(`s=$(date +%s%N)
+sh -c "$RAC_OBSERVE" rac-bastion
+rc=$?
+echo "$(( ($(date +%s%N) - s) / 1000000 ))" > "$1/observe-ms"
+exit $rc`);
+    console.log(`bastion observe: ${USERS} accounts in ${readFileSync(join(ROOT, 'observe-ms'), 'utf8').trim()} ms`);
     expect(ns.stdout).not.toContain('secret-thing');
     expect(ns.status, ns.stderr).toBe(0);
     const observed = new Map(parseObservedAccounts(ns.stdout).map((a) => [a.uid, a]));
     expect(observed.size).toBe(USERS);
     expect(observed.has('clash')).toBe(false);
-    expect(observed.get('user000')).toEqual({ uid: 'user000', locked: true, keys: [], fingerprints: [], problems: [] });
+    expect(observed.get('user000')).toEqual({
+      uid: 'user000',
+      locked: true,
+      keys: [],
+      login: null,
+      fingerprints: [],
+      problems: [],
+    });
     const key = parseSshPublicKey(keys.get('user123') as string);
     if (!key.ok) throw new Error('test key');
     expect(observed.get('user123')).toEqual({
       uid: 'user123',
       locked: false,
       keys: [`ssh-ed25519 ${key.key.blob} rac:user123`],
+      login: 'shell',
       fingerprints: [key.key.fingerprint],
       problems: [],
     });
@@ -425,5 +481,94 @@ describe.skipIf(!CAN_RUN)('bastion account script, for real, in a private namesp
     expect(observed.get('user199')?.problems).toEqual(['1 authorized_keys lines carry options or are not keys']);
     // user000–user029 were locked, user001 unlocked again, user051 locked.
     expect([...observed.values()].filter((a) => a.locked)).toHaveLength(30);
+  });
+
+  it('OBSERVE_SCRIPT never prints key lines from a file the user may not read, symlinked or swapped in after ls', () => {
+    // Key-looking lines only root may read: a root-only directory holding a root-only authorized_keys.
+    const secret = join(ROOT, 'secret');
+    mkdirSync(secret, { mode: 0o700 });
+    const secretKeys = Array.from({ length: 5 }, () => ed25519());
+    writeFileSync(join(secret, 'authorized_keys'), `${secretKeys.join('\n')}\n`, { mode: 0o600 });
+    const home = (u: string) => join(ROOT, 'home', u);
+    // Set up before observe runs: authorized_keys, then ~/.ssh, pointing at root's; a root-owned 0600 file in place.
+    rmSync(join(home('user060'), '.ssh/authorized_keys'));
+    symlinkSync(join(secret, 'authorized_keys'), join(home('user060'), '.ssh/authorized_keys'));
+    rmSync(join(home('user061'), '.ssh'), { recursive: true });
+    symlinkSync(secret, join(home('user061'), '.ssh'));
+    writeFileSync(join(home('user062'), '.ssh/authorized_keys'), `${secretKeys.join('\n')}\n`, { mode: 0o600 });
+    execFileSync('chown', ['0:0', join(home('user062'), '.ssh/authorized_keys')]);
+    // Swapped in between the script's ls and its read: ls is replaced (in the namespace only) by one that
+    // runs the real ls and then makes the swap, so the race is won every time.
+    execFileSync('cp', ['/usr/bin/ls', join(ROOT, 'ls.real')]);
+    writeFileSync(
+      join(ROOT, 'ls-then-swap'),
+      `#!/bin/sh
+"${ROOT}/ls.real" "$@"
+rc=$?
+rm -f /home/user063/.ssh/authorized_keys && ln -s "${secret}/authorized_keys" /home/user063/.ssh/authorized_keys
+rm -rf /home/user064/.ssh && ln -s "${secret}" /home/user064/.ssh
+exit $rc
+`,
+      { mode: 0o755 },
+    );
+
+    const ns = inNamespace(`mount --bind "$1/ls-then-swap" /usr/bin/ls
+sh -c "$RAC_OBSERVE" rac-bastion`);
+    expect(ns.status, ns.stderr).toBe(0);
+    // The swap did happen after ls looked.
+    expect(lstatSync(join(home('user063'), '.ssh/authorized_keys')).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(home('user064'), '.ssh')).isSymbolicLink()).toBe(true);
+    for (const line of secretKeys) expect(ns.stdout).not.toContain(line.split(' ')[1]);
+    const observed = new Map(parseObservedAccounts(ns.stdout).map((a) => [a.uid, a]));
+    expect(observed.get('user060')?.problems).toEqual(['~/.ssh/authorized_keys is a symlink']);
+    expect(observed.get('user061')?.problems).toEqual(['~/.ssh is a symlink']);
+    expect(observed.get('user062')?.problems).toEqual([
+      'authorized_keys is not owned by the user',
+      'authorized_keys could not be read as the user (a symlink, or not readable by the user)',
+    ]);
+    for (const uid of ['user063', 'user064'])
+      expect(observed.get(uid)?.problems, uid).toEqual([
+        'authorized_keys could not be read as the user (a symlink, or not readable by the user)',
+      ]);
+    for (const uid of ['user060', 'user061', 'user062', 'user063', 'user064']) {
+      expect(observed.get(uid)?.keys, uid).toEqual([]);
+      expect(observed.get(uid)?.locked, uid).toBe(false);
+    }
+    // Everyone else is read as before.
+    expect(observed.get('user065')?.keys).toHaveLength(1);
+  });
+
+  it('the account script never reads authorized_keys as root: a FIFO or root-only file swapped in after ls is refused', () => {
+    // root-only copies of exactly what rac would write: equal content must not make the account "unchanged".
+    const want = (u: string) => {
+      const key = parseSshPublicKey(keys.get(u) as string);
+      if (!key.ok) throw new Error('test key');
+      return `ssh-ed25519 ${key.key.blob} rac:${u}\n`;
+    };
+    const secret = mkdtempSync(join(ROOT, 'secret-'));
+    writeFileSync(join(secret, 'user066'), want('user066'), { mode: 0o600 });
+    execFileSync('mkfifo', ['-m', '666', join(secret, 'fifo')]);
+    execFileSync('chmod', ['755', secret]);
+    execFileSync('cp', ['/usr/bin/ls', join(ROOT, 'ls.real')]);
+    writeFileSync(
+      join(ROOT, 'ls-then-swap'),
+      `#!/bin/sh
+"${ROOT}/ls.real" "$@"
+rc=$?
+rm -f /home/user066/.ssh/authorized_keys && ln -s "${secret}/user066" /home/user066/.ssh/authorized_keys
+rm -f /home/user067/.ssh/authorized_keys && ln -s "${secret}/fifo" /home/user067/.ssh/authorized_keys
+exit $rc
+`,
+      { mode: 0o755 },
+    );
+    // (A FIFO opened for reading would hold the script until runScript's timeout, which fails the run.)
+    const run = runScript(renderAccountManifest(present(['user066', 'user067'])), {
+      before: 'mount --bind "$1/ls-then-swap" /usr/bin/ls',
+    });
+    expect(run.report).toEqual([
+      { uid: 'user066', status: 'error', detail: 'refused: ~/.ssh/authorized_keys is a symlink' },
+      { uid: 'user067', status: 'error', detail: 'refused: ~/.ssh/authorized_keys is a symlink' },
+    ]);
+    expect(readFileSync(join(secret, 'user066'), 'utf8')).toBe(want('user066'));
   });
 });

@@ -26,6 +26,7 @@ directory:
   # attributes: { department: [departmentNumber, ou], title: title }   # what policy rules match
   # modify_chunk: 5000       # member values per LDAP modify
 gateways: []                 # VPN gateways and bastions (rated_sessions feed the capacity gate)
+bastion: { login: jump-only } # jump-only: ssh -J through the bastion, no shell there | shell
 policy: ./policy.yaml
 store: ./rac.db
 expiry: { interval_minutes: 60 }   # timezone: Asia/Shanghai (default: the machine's)

@@ -1,10 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  BASTION_ARGV,
-  BASTION_SCRIPT,
-  OBSERVE_SCRIPT,
+  JUMP_ONLY_OPTIONS,
   parseAccountReport,
   parseObservedAccounts,
   renderAccountManifest,
@@ -29,7 +26,7 @@ const KEY_B = ed25519('second key with spaces');
 
 function refusal(accounts: Parameters<typeof renderAccountManifest>[0]): AppError {
   try {
-    renderAccountManifest(accounts);
+    renderAccountManifest(accounts, 'shell');
   } catch (err) {
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('RAC_BASTION_MANIFEST');
@@ -40,11 +37,14 @@ function refusal(accounts: Parameters<typeof renderAccountManifest>[0]): AppErro
 
 describe('renderAccountManifest', () => {
   it('writes one record per line with normalised keys and an end count', () => {
-    const text = renderAccountManifest([
-      { uid: 'alice', state: 'present', keys: [KEY_A, `  ${KEY_B}  `, KEY_A] },
-      { uid: 'bob', state: 'locked', keys: [KEY_A] },
-      { uid: 'carol_1.x-y', state: 'present', keys: [] },
-    ]);
+    const text = renderAccountManifest(
+      [
+        { uid: 'alice', state: 'present', keys: [KEY_A, `  ${KEY_B}  `, KEY_A] },
+        { uid: 'bob', state: 'locked', keys: [KEY_A] },
+        { uid: 'carol_1.x-y', state: 'present', keys: [] },
+      ],
+      'shell',
+    );
     expect(text).toBe(
       [
         'rac-bastion-manifest 1',
@@ -60,7 +60,23 @@ describe('renderAccountManifest', () => {
   });
 
   it('writes an empty manifest that changes nothing', () => {
-    expect(renderAccountManifest([])).toBe('rac-bastion-manifest 1\nend\t0\n');
+    expect(renderAccountManifest([], 'jump-only')).toBe('rac-bastion-manifest 1\nend\t0\n');
+  });
+
+  it("with login jump-only, writes every key behind rac's own options and nothing else", () => {
+    const text = renderAccountManifest([{ uid: 'alice', state: 'present', keys: [KEY_A, KEY_B] }], 'jump-only');
+    expect(text.split('\n').filter((l) => l.startsWith('key'))).toEqual([
+      `key\talice\trestrict,port-forwarding,command="/bin/false" ssh-ed25519 ${blobOf(KEY_A)} rac:alice`,
+      `key\talice\trestrict,port-forwarding,command="/bin/false" ssh-ed25519 ${blobOf(KEY_B)} rac:alice`,
+    ]);
+    // A directory key cannot bring options of its own along, in either mode.
+    expect(() =>
+      renderAccountManifest([{ uid: 'alice', state: 'present', keys: [`${JUMP_ONLY_OPTIONS} ${KEY_A}`] }], 'jump-only'),
+    ).toThrow(/options .* are not allowed/);
+  });
+
+  it('refuses a login mode it does not know', () => {
+    expect(() => renderAccountManifest([], 'full' as 'shell')).toThrow(/login 'full' is neither/);
   });
 
   it('refuses a key with authorized_keys options (forced command, from=, …)', () => {
@@ -131,31 +147,41 @@ describe('parseObservedAccounts', () => {
       uid: 'alice',
       locked: false,
       keys: [`ssh-ed25519 ${blobOf(KEY_A)} rac:alice`],
+      login: 'shell',
       fingerprints: [a.key.fingerprint],
       problems: [
-        expect.stringMatching(/^an authorized_keys line is not a plain public key/),
+        expect.stringMatching(/^an authorized_keys line is not a key as rac writes it/),
         '1 authorized_keys lines carry options or are not keys',
       ],
     });
-    expect(observed[1]).toMatchObject({ uid: 'zoe', locked: true, keys: [], problems: ['~/.ssh is a symlink'] });
-  });
-});
-
-describe('the scripts', () => {
-  it('are fixed text: argv carries the script, data only ever comes on stdin', () => {
-    expect(BASTION_ARGV).toEqual(['sh', '-c', BASTION_SCRIPT, 'rac-bastion']);
-    expect(BASTION_SCRIPT).not.toContain('${'); // every template piece was resolved
-    expect(BASTION_SCRIPT).toContain('cat > "$W/manifest"');
+    expect(observed[1]).toMatchObject({
+      uid: 'zoe',
+      locked: true,
+      keys: [],
+      login: null,
+      problems: ['~/.ssh is a symlink'],
+    });
   });
 
-  it.each([
-    ['dash', '/bin/sh', []],
-    ['bash --posix', '/bin/bash', ['--posix']],
-  ])('parse under %s', (_name, shell, flags) => {
-    for (const script of [BASTION_SCRIPT, OBSERVE_SCRIPT]) {
-      const result = spawnSync(shell, [...flags, '-n', '-c', script], { encoding: 'utf8' });
-      expect(result.stderr).toBe('');
-      expect(result.status).toBe(0);
+  it("recognises rac's jump-only options exactly; any other options are a problem, never a key", () => {
+    const key = `ssh-ed25519 ${blobOf(KEY_A)} rac:alice`;
+    const other = `ssh-ed25519 ${blobOf(KEY_B)} rac:alice`;
+    const observe = (...lines: string[]) =>
+      parseObservedAccounts(['account\talice\tactive', ...lines.map((l) => `key\talice\t${l}`)].join('\n'))[0];
+    expect(observe(`${JUMP_ONLY_OPTIONS} ${key}`)).toMatchObject({ keys: [key], login: 'jump-only', problems: [] });
+    expect(observe(key)).toMatchObject({ keys: [key], login: 'shell', problems: [] });
+    expect(observe(`${JUMP_ONLY_OPTIONS} ${key}`, other)).toMatchObject({ keys: [key, other], login: 'mixed' });
+    for (const forged of [
+      `restrict,port-forwarding ${key}`,
+      `${JUMP_ONLY_OPTIONS},command="/bin/sh" ${key}`,
+      `command="echo bar" ${key}`,
+      `${JUMP_ONLY_OPTIONS}  ${key}`,
+      `restrict,port-forwarding,command="/bin/false",permitopen="*:*" ${key}`,
+    ]) {
+      const seen = observe(forged);
+      expect(seen?.keys, forged).toEqual([]);
+      expect(seen?.login, forged).toBeNull();
+      expect(seen?.problems, forged).toEqual([expect.stringMatching(/^an authorized_keys line is not a key as rac/)]);
     }
   });
 });

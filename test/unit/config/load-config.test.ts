@@ -33,6 +33,15 @@ describe('config', () => {
     );
   });
 
+  it('bastion.login: jump-only unless set to shell; anything else is an error naming the key', () => {
+    const without = EXAMPLE_CONFIG.replace(/^bastion:.*\n/m, '');
+    expect(without).not.toMatch(/^bastion:/m);
+    expect(parseConfig(without, { path, env: {} }).config.bastion.login).toBe('jump-only');
+    expect(parseConfig(`${without}bastion: { login: shell }\n`, { path, env: {} }).config.bastion.login).toBe('shell');
+    expect(parseConfig(without, { path, env: { RAC_BASTION_LOGIN: 'shell' } }).config.bastion.login).toBe('shell');
+    expect(() => parseConfig(`${without}bastion: { login: full }\n`, { path, env: {} })).toThrow(/bastion\.login/);
+  });
+
   it('never prints the bind password, whatever prints the loaded config', () => {
     const loaded = parseConfig(EXAMPLE_CONFIG, { path, env: {} });
     expect(JSON.stringify(loaded)).not.toContain('s3cret-bind');

@@ -1,6 +1,5 @@
 import {
-  BASTION_ARGV,
-  OBSERVE_ARGV,
+  type BastionLogin,
   parseAccountReport,
   parseObservedAccounts,
   renderAccountManifest,
@@ -11,6 +10,7 @@ import { parseSshPublicKey } from '../../../core/roster/ssh-public-key.ts';
 import { sameSshKeys } from '../../../core/ssh-key-id.ts';
 import { UID_PATTERN } from '../../../core/uid.ts';
 import type { GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
+import { bastionArgv, observeArgv } from './scripts.ts';
 
 export interface BastionDriverOptions {
   readonly name: string;
@@ -18,6 +18,8 @@ export interface BastionDriverOptions {
   readonly timeoutMs: number;
   /** The account rac logs in as: its own sessions are not people's sessions. */
   readonly adminUser: string;
+  /** bastion.login: how keys are written (jump-only: port forwarding, no shell). */
+  readonly login: BastionLogin;
 }
 
 /**
@@ -26,10 +28,10 @@ export interface BastionDriverOptions {
  * removed and their processes killed by the same script.
  */
 export function createBastionDriver(options: BastionDriverOptions): GatewayDriver {
-  const { name, shell, timeoutMs, adminUser } = options;
+  const { name, shell, timeoutMs, adminUser, login } = options;
 
   async function observeAccounts(signal?: AbortSignal) {
-    const result = await shell.exec(OBSERVE_ARGV, { signal, timeoutMs });
+    const result = await shell.exec(observeArgv(), { signal, timeoutMs });
     if (result.code !== 0)
       throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: listing accounts failed: ${result.stderr.trim()}`);
     return parseObservedAccounts(result.stdout.toString('utf8'));
@@ -56,8 +58,11 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
     async observe(signal) {
       const accounts = await observeAccounts(signal);
       const grants = new Map<string, GatewayGrant>();
-      for (const a of accounts) if (!a.locked) grants.set(a.uid, { uid: a.uid, tier: 'vpn-bastion', keys: a.keys });
-      return { grants, foreign: [] };
+      for (const a of accounts)
+        if (!a.locked) grants.set(a.uid, { uid: a.uid, tier: 'vpn-bastion', keys: a.keys, login: a.login ?? login });
+      // What rac did not write (a symlink, a line with options, a file only root may read) is reported, never read out.
+      const foreign = accounts.flatMap((a) => a.problems.map((p) => `${a.uid}: ${p}`));
+      return { grants, foreign };
     },
 
     async apply({ desired }, signal) {
@@ -77,7 +82,13 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
         }
         const current = accounts.get(grant.uid);
         if (current === undefined) added.push(grant.uid);
-        else if (current.locked || !sameSshKeys(current.keys, keys)) changed.push(grant.uid);
+        else if (
+          current.locked ||
+          !sameSshKeys(current.keys, keys) ||
+          (keys.length > 0 && current.login !== login) ||
+          current.problems.length > 0
+        )
+          changed.push(grant.uid);
         else continue;
         manifest.push({ uid: grant.uid, state: 'present', keys });
       }
@@ -89,8 +100,8 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       }
       const unchanged = desired.size - added.length - changed.length - refused.length;
       if (manifest.length === 0) return { added, changed, removed, unchanged, failed: refused, wrote: false };
-      const result = await shell.exec(BASTION_ARGV, {
-        stdin: renderAccountManifest(manifest),
+      const result = await shell.exec(bastionArgv(), {
+        stdin: renderAccountManifest(manifest, login),
         signal,
         timeoutMs,
       });
