@@ -139,9 +139,16 @@ export interface GatewayDriver {
   readonly name: string;
   readonly kind: GatewayKind;
   probe(signal?: AbortSignal): Promise<GatewayHealth>;
-  observe(signal?: AbortSignal): Promise<ObservedGrants>;
+  /** `only`: the people the caller asks about; a driver may return more (never fewer of them). */
+  observe(signal?: AbortSignal, options?: { readonly only?: readonly string[] }): Promise<ObservedGrants>;
   apply(changes: GatewayChangeSet, signal?: AbortSignal): Promise<GatewayApplyReport>;
   listSessions(signal?: AbortSignal): Promise<readonly Session[]>;
   disconnect(users: readonly string[], signal?: AbortSignal): Promise<DisconnectReport>;
+  /**
+   * Optional: takes exactly these people off the host, reading and touching nobody else (for
+   * hosts where reading everyone is costly). Without it, revocation applies the host's own state
+   * less these people.
+   */
+  revoke?(uids: readonly string[], signal?: AbortSignal): Promise<GatewayApplyReport>;
   close(): Promise<void>;
 }

@@ -134,7 +134,7 @@ async function findRemaining(
     deps.directory.readMemberships(),
     ...deps.gateways.map(async (g) => {
       try {
-        const [live, observed] = await Promise.all([g.listSessions(signal), g.observe(signal)]);
+        const [live, observed] = await Promise.all([g.listSessions(signal), g.observe(signal, { only: uids })]);
         sessions.push(...live.filter((s) => wanted.has(s.uid)));
         for (const uid of wanted)
           if (observed.grants.has(uid) || observed.foreign.includes(uid)) grants.push({ gateway: g.name, uid });

@@ -224,6 +224,10 @@ export async function revokeOnHosts(
   return Promise.all(
     drivers.map((driver) =>
       onHost(deps, driver, async () => {
+        if (driver.revoke !== undefined) {
+          const report = await driver.revoke(uids, options.signal);
+          return { report, failed: report.failed.filter((f) => gone.has(f.uid)) };
+        }
         const observed = await driver.observe(options.signal);
         // A hand-written file under a revoked person's name grants access too (ccd-exclusive).
         const present = [...observed.grants.keys(), ...observed.foreign].filter((uid) => gone.has(uid));

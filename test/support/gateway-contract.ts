@@ -93,6 +93,25 @@ export function describeGatewayDriver(kind: string, start: () => Promise<Contrac
       }
     });
 
+    it('takes exactly the revoked people off and nobody else', async () => {
+      const people = host.people.slice(0, 3);
+      await host.driver.apply({ desired: desired(people) });
+      const [gone, ...kept] = people as [string, ...string[]];
+      if (host.driver.revoke !== undefined) {
+        const report = await host.driver.revoke([gone]);
+        expect(report).toMatchObject({ removed: [gone], failed: [] });
+        expect((await host.driver.revoke([gone])).wrote).toBe(false);
+      } else {
+        const observed = await host.driver.observe();
+        await host.driver.apply({ desired: new Map([...observed.grants].filter(([uid]) => uid !== gone)) });
+      }
+      expect([...(await host.driver.observe()).grants.keys()].sort()).toEqual([...kept].sort());
+      // Asked about some people, a driver tells about them (it may tell more).
+      const asked = await host.driver.observe(undefined, { only: [kept[0] as string, gone] });
+      expect(asked.grants.has(kept[0] as string)).toBe(true);
+      expect(asked.grants.has(gone)).toBe(false);
+    });
+
     it('removes everyone when nobody is desired', async () => {
       const report = await host.driver.apply({ desired: new Map() });
       expect(report.removed.length).toBeGreaterThan(0);

@@ -30,8 +30,15 @@ export interface BastionDriverOptions {
 export function createBastionDriver(options: BastionDriverOptions): GatewayDriver {
   const { name, shell, timeoutMs, adminUser, login } = options;
 
-  async function observeAccounts(signal?: AbortSignal) {
-    const result = await shell.exec(observeArgv(), { signal, timeoutMs });
+  async function observeAccounts(signal?: AbortSignal, only?: readonly string[]) {
+    // Reading every account's keys costs a process per account: a revocation names its people.
+    const list = only?.filter((uid) => UID_PATTERN.test(uid));
+    if (list !== undefined && list.length === 0) return [];
+    const result = await shell.exec(observeArgv(), {
+      signal,
+      timeoutMs,
+      ...(list === undefined ? {} : { stdin: `${list.join('\n')}\n` }),
+    });
     if (result.code !== 0)
       throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: listing accounts failed: ${result.stderr.trim()}`);
     return parseObservedAccounts(result.stdout.toString('utf8'));
@@ -55,8 +62,8 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       }
     },
 
-    async observe(signal) {
-      const accounts = await observeAccounts(signal);
+    async observe(signal, options) {
+      const accounts = await observeAccounts(signal, options?.only);
       const grants = new Map<string, GatewayGrant>();
       for (const a of accounts)
         if (!a.locked) grants.set(a.uid, { uid: a.uid, tier: 'vpn-bastion', keys: a.keys, login: a.login ?? login });
@@ -118,6 +125,30 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
           failed.push({ uid: m.uid, error: `no report (exit ${result.code}): ${result.stderr.trim().slice(0, 200)}` });
       }
       return { added, changed, removed, unchanged, failed, wrote: true };
+    },
+
+    /** Locks exactly these accounts, reading and writing nobody else's. */
+    async revoke(uids, signal) {
+      const accounts = await observeAccounts(signal, uids);
+      const removed = accounts.filter((a) => !a.locked && UID_PATTERN.test(a.uid)).map((a) => a.uid);
+      if (removed.length === 0) return { added: [], changed: [], removed, unchanged: 0, failed: [], wrote: false };
+      const result = await shell.exec(bastionArgv(), {
+        stdin: renderAccountManifest(
+          removed.map((uid) => ({ uid, state: 'locked' as const, keys: [] })),
+          login,
+        ),
+        signal,
+        timeoutMs,
+      });
+      const report = parseAccountReport(result.stdout.toString('utf8'));
+      const failed = report
+        .filter((r) => r.status === 'conflict' || r.status === 'error')
+        .map((r) => ({ uid: r.uid, error: `${r.status}: ${r.detail}` }));
+      const reported = new Set(report.map((r) => r.uid));
+      for (const uid of removed)
+        if (!reported.has(uid))
+          failed.push({ uid, error: `no report (exit ${result.code}): ${result.stderr.trim().slice(0, 200)}` });
+      return { added: [], changed: [], removed, unchanged: 0, failed, wrote: true };
     },
 
     async listSessions(signal) {

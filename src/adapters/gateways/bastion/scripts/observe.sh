@@ -15,7 +15,14 @@ AWK_OBSERVE='@ls.awk@
 @observe.awk@'
 getent group "$G" > "$W/group" || exit 0
 getent passwd > "$W/all"
-awk -v grpf="$W/group" "$AWK_MEMBERS" "$W/group" "$W/all" > "$W/passwd"
+awk -v grpf="$W/group" "$AWK_MEMBERS" "$W/group" "$W/all" > "$W/members"
+# stdin may name the only accounts to look at (one uid a line): a revocation reads just its people.
+cat > "$W/only" || die 'cannot read the account list from stdin'
+if [ -s "$W/only" ]; then
+  awk -F: 'FILENAME == onlyf { want[$0] = 1; next } ($1 in want)' onlyf="$W/only" "$W/only" "$W/members" > "$W/passwd"
+else
+  cp "$W/members" "$W/passwd"
+fi
 [ -s "$W/passwd" ] || exit 0
 cut -d: -f1 "$W/passwd" | xargs getent shadow > "$W/shadow" 2>/dev/null
 awk -F: '{ print $6 "\n" $6 "/.ssh\n" $6 "/.ssh/authorized_keys" }' "$W/passwd" | grep '^/[A-Za-z0-9._/-]*$' > "$W/paths"
