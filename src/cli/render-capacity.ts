@@ -22,6 +22,16 @@ export function renderCapacityBoard(b: CapacityBoard, options: { color: boolean 
     `  sessions   ${bar(b.sessions, b.limit.sessions, options.color)} ${b.sessions} / ${b.limit.sessions} (${pct(b.utilization)}), headroom ${b.headroom}`,
   );
   out.push(`  limit      ${b.limit.sessions} — ${b.limit.source}: ${b.limit.detail}`);
+  const names: Record<string, string> = {
+    overall: 'all tiers',
+    vpn: 'VPN gateways',
+    bastion: 'bastions',
+    proxy: 'access proxies',
+  };
+  for (const l of b.limits ?? [])
+    out.push(
+      `  ${(l.name === b.binding ? 'binding' : '').padEnd(10)} ${(names[l.name] ?? l.name).padEnd(15)} expected peak ${l.expectedPeak} of ${l.sessions}${l.name === 'overall' ? '' : ' rated'}, headroom ${l.headroom}`,
+    );
   out.push(
     `  target     ${b.targetSessions}    rated ${b.ratedSessions}    verified ${b.verified === null ? `none for this topology (since ${b.topology.since.slice(0, 19)})` : `${b.verified.sessions} at ${b.verified.at}${b.verified.dryRun === true ? ' — verified by a dry run (no load generated)' : ''}`}`,
   );

@@ -1,4 +1,4 @@
-import { type CapacityLimit, expectedPeak } from '../core/capacity.ts';
+import { type CapacityLimit, expectedPeak, gateCapacity } from '../core/capacity.ts';
 import { TIERS, type Tier } from '../core/tiers.ts';
 import type { Session } from '../ports.ts';
 import { currentCapacityLimit, topologyDigest } from './capacity-limit.ts';
@@ -10,6 +10,10 @@ export interface CapacityBoard {
   readonly at: string;
   readonly targetSessions: number;
   readonly limit: CapacityLimit;
+  /** The overall limit and one per kind of enforcer, each with the expected peak of its tiers. */
+  readonly limits: ReadonlyArray<{ name: string; sessions: number; expectedPeak: number; headroom: number }>;
+  /** The limit with the least headroom. */
+  readonly binding: string;
   readonly verified: { readonly sessions: number; readonly at: string; readonly dryRun?: boolean } | null;
   readonly topology: { readonly digest: string; readonly since: string };
   readonly ratedSessions: number;
@@ -94,10 +98,28 @@ export function buildCapacityBoard(
       error: h.error,
     };
   });
+  // Every limit the onboarding gate holds grants to, with the expected peak it carries; the one
+  // with the least headroom binds.
+  const grantCounts = { public: counts.public, vpn: counts.vpn, 'vpn-bastion': counts['vpn-bastion'] };
+  const verdict = gateCapacity({
+    before: grantCounts,
+    after: grantCounts,
+    peakConcurrency: config.capacity.peak_concurrency,
+    limit,
+    enforce: config.capacity.enforce,
+  });
+  const limits = verdict.checks.map((c) => ({
+    name: c.name,
+    sessions: c.sessions,
+    expectedPeak: c.expectedPeak,
+    headroom: c.headroom,
+  }));
   return {
     at: now.toISOString(),
     targetSessions: config.capacity.target_sessions,
     limit,
+    limits,
+    binding: verdict.binding,
     verified,
     topology: { digest, since: topologySince(store, digest, now) },
     ratedSessions: config.gateways.filter((g) => g.kind !== 'bastion').reduce((sum, g) => sum + g.rated_sessions, 0),

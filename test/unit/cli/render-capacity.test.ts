@@ -6,6 +6,12 @@ const board: CapacityBoard = {
   at: '2026-11-26T22:00:00.000Z',
   targetSessions: 5000,
   limit: { sessions: 4000, source: 'verified', detail: 'verified by the capacity check of 2026-11-25' },
+  limits: [
+    { name: 'overall', sessions: 4000, expectedPeak: 3669, headroom: 331 },
+    { name: 'vpn', sessions: 5000, expectedPeak: 3609, headroom: 1391 },
+    { name: 'bastion', sessions: 400, expectedPeak: 99, headroom: 301 },
+  ],
+  binding: 'bastion',
   verified: { sessions: 4000, at: '2026-11-25T10:00:00.000Z' },
   topology: { digest: 'sha256:x', since: '2026-11-20T00:00:00.000Z' },
   ratedSessions: 5000,
@@ -78,5 +84,12 @@ describe('renderCapacityBoard', () => {
   it('colours bars by how full they are only on a terminal', () => {
     expect(text).not.toContain('\x1b[');
     expect(renderCapacityBoard(board, { color: true }).join('\n')).toContain('\x1b[31m');
+  });
+
+  it('shows every limit the gate holds grants to, and which one binds', () => {
+    const text = renderCapacityBoard(board, { color: false }).join('\n');
+    expect(text).toMatch(/all tiers\s+expected peak 3669 of 4000, headroom 331/);
+    expect(text).toMatch(/VPN gateways\s+expected peak 3609 of 5000 rated, headroom 1391/);
+    expect(text).toMatch(/binding\s+bastions\s+expected peak 99 of 400 rated, headroom 301/);
   });
 });
