@@ -14,6 +14,7 @@ import { rollbackCommand } from './commands/rollback.ts';
 import { serveCommand } from './commands/serve.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
+import { tokenCommand } from './commands/token.ts';
 import { trustCommand } from './commands/trust.ts';
 import { type CliContext, servicesFor } from './context.ts';
 import { createOutput, type Output } from './output.ts';
@@ -39,7 +40,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     summary: 'the capacity board: sessions against target, verified and rated capacity',
   },
   check: { run: checkCommand, summary: 'record a k6 capacity-check summary (check record <file>), list checks' },
-  serve: { run: serveCommand, summary: 'the session collector and /metrics for Prometheus' },
+  serve: { run: serveCommand, summary: 'the provisioning service: /v1 API, portal (/me), capacity page, /metrics' },
+  token: { run: tokenCommand, summary: 'API tokens: create --role viewer|operator|admin --name n, list, revoke n' },
   trust: { run: trustCommand, summary: 'show a gateway’s host key and record it as the pin when confirmed' },
 };
 

@@ -1,5 +1,14 @@
 import type { ConnectionOptions } from 'node:tls';
-import { Attribute, Change, Client, type Entry, EqualityFilter, OrFilter, PresenceFilter } from 'ldapts';
+import {
+  Attribute,
+  Change,
+  Client,
+  type Entry,
+  EqualityFilter,
+  InvalidCredentialsError,
+  OrFilter,
+  PresenceFilter,
+} from 'ldapts';
 import { normalizeDn } from '../../core/dn.ts';
 import { AppError } from '../../core/errors.ts';
 import type { DirectoryPerson, ObservedMemberships } from '../../core/plan/plan.ts';
@@ -268,6 +277,64 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
           }),
         ),
       );
+    },
+
+    async verifyPassword(uid, password) {
+      // An empty password would be an unauthenticated bind, which slapd accepts: refused here.
+      if (password.length === 0 || uid.length === 0) return null;
+      const { searchEntries } = await run('find person', options.usersBase, (c) =>
+        c.search(options.usersBase, {
+          scope: 'sub',
+          filter: new EqualityFilter({ attribute: uidAttribute, value: uid }),
+          attributes: ['1.1'],
+          sizeLimit: 2,
+        }),
+      );
+      if (searchEntries.length !== 1) return null;
+      const dn = (searchEntries[0] as Entry).dn;
+      const own = new Client({
+        url: options.url,
+        timeout: options.timeoutMs,
+        connectTimeout: options.timeoutMs,
+        ...(tlsOptions === undefined || !options.url.startsWith('ldaps://') ? {} : { tlsOptions }),
+      });
+      try {
+        if (options.starttls === true) await own.startTLS(tlsOptions ?? {});
+        await own.bind(dn, password);
+        return { dn };
+      } catch (err) {
+        if (err instanceof InvalidCredentialsError) return null;
+        throw toLdapAppError(err, { url: options.url, operation: 'bind as person', dn });
+      } finally {
+        await own.unbind().catch(() => undefined);
+      }
+    },
+
+    async findEmails(uids) {
+      const wanted = new Set(uids.map((u) => u.toLowerCase()));
+      const out = new Map<string, string>();
+      const list = [...wanted];
+      for (let i = 0; i < list.length; i += UIDS_PER_SEARCH) {
+        const filter = new OrFilter({
+          filters: list
+            .slice(i, i + UIDS_PER_SEARCH)
+            .map((uid) => new EqualityFilter({ attribute: uidAttribute, value: uid })),
+        });
+        const { searchEntries } = await run('search mail', options.usersBase, (c) =>
+          c.search(options.usersBase, {
+            scope: 'sub',
+            filter,
+            attributes: [uidAttribute, 'mail'],
+            paged: { pageSize: options.pageSize },
+          }),
+        );
+        for (const entry of searchEntries) {
+          const uid = strings(attributeOf(entry, uidAttribute)).find((u) => wanted.has(u.toLowerCase()));
+          const mail = first(attributeOf(entry, 'mail'));
+          if (uid !== undefined && mail !== null) out.set(uid.toLowerCase(), mail);
+        }
+      }
+      return out;
     },
 
     async close() {

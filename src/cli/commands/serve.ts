@@ -1,13 +1,21 @@
 import { parseArgs } from 'node:util';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import { buildApp } from '../../http/app.ts';
+import { createHttpLogger } from '../../http/request-logger.ts';
 import { createMetrics } from '../../metrics/registry.ts';
+import { createBatchRunner } from '../../services/batch-runner.ts';
+import { createHistorySampler } from '../../services/capacity-view.ts';
 import { type Collector, createCollector } from '../../services/collector.ts';
 import type { ServiceDeps } from '../../services/deps.ts';
 import { expireGrants } from '../../services/expire-grants.ts';
 import type { CliContext } from '../context.ts';
+import { readProfileCa } from './profile-all.ts';
+import { assertPortalExposure, readServiceTls } from './serve-tls.ts';
 
-/** `rac serve`: the session collector and /metrics (design §4.4–4.5), until SIGINT or SIGTERM. */
+/**
+ * `rac serve`: the provisioning service (design §4.4–4.5): the /v1 API, the portal, the capacity
+ * page, the session collector and /metrics, until SIGINT or SIGTERM.
+ */
 export async function serveCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -24,14 +32,35 @@ export async function serveCommand(ctx: CliContext, args: string[]): Promise<num
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new AppError('RAC_USAGE', `--listen must be host:port, not ${listen}`);
   const intervalMs = config.collector.interval_seconds * 1000;
+  const staleAfterMs = 3 * intervalMs;
+  const loaded = ctx.config();
+  const https = readServiceTls(loaded);
+  assertPortalExposure(config, host, https !== null);
   let collector: Collector | null = null;
-  const metrics = createMetrics(services, () => collector as Collector, { staleAfterMs: 3 * intervalMs });
+  const metrics = createMetrics(services, () => collector as Collector, { staleAfterMs });
+  const history = createHistorySampler(services, { everyMs: 60_000, staleAfterMs });
   collector = createCollector(services, {
     intervalMs,
     timeoutMs: Math.max(1000, Math.min(intervalMs - 500, 10_000)),
-    observer: metrics.observer,
+    observer: {
+      hostCollected: (r) => metrics.observer.hostCollected(r),
+      cycleCompleted: (snapshot) => {
+        metrics.observer.cycleCompleted?.(snapshot);
+        history.sample(snapshot);
+      },
+    },
   });
-  const app = buildApp({ deps: services, collector, metrics });
+  const runner = createBatchRunner(services);
+  const app = await buildApp({
+    deps: services,
+    collector,
+    metrics,
+    runner,
+    https,
+    caPem: config.profiles.ca_file === undefined ? null : readProfileCa(loaded),
+    logger: createHttpLogger(ctx.env.logLevel === 'silent' ? 'silent' : 'info'),
+    staleAfterMs,
+  });
   await app.listen({ host, port });
   const address = app.server.address();
   const shown = typeof address === 'object' && address !== null ? `${address.address}:${address.port}` : listen;
@@ -40,17 +69,22 @@ export async function serveCommand(ctx: CliContext, args: string[]): Promise<num
     ctx.output.note(line),
   );
   ctx.output.note(
-    `rac serve: /metrics, /healthz, /readyz on http://${shown}; polling ${services.gateways.length} hosts every ${config.collector.interval_seconds}s`,
+    `rac serve: /v1, /me, /, /metrics, /healthz, /readyz on ${https === null ? 'http' : 'https'}://${shown}; polling ${services.gateways.length} hosts every ${config.collector.interval_seconds}s`,
   );
+  // A batch a previous process was applying (stopped by a shutdown, or a crash) continues now.
+  for (const id of await runner.resumeUnfinished(services)) ctx.output.note(`rac serve: resuming batch ${id}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     ctx.signal.addEventListener('abort', stop, { once: true });
   });
   ctx.output.note('rac serve: stopping');
+  // Stop taking requests first, then checkpoint a running batch between two waves.
+  const closing = app.close();
+  await runner.checkpoint();
   await expiry.stop();
   await collector.stop();
-  await app.close();
+  await closing;
   await services.close();
   return ExitCode.ok;
 }
