@@ -10,39 +10,10 @@ import type { Directory } from '../../src/ports.ts';
 import { createToken } from '../../src/services/api-tokens.ts';
 import { createBatchRunner } from '../../src/services/batch-runner.ts';
 import { type Collector, createCollector } from '../../src/services/collector.ts';
+import { gatedDirectory } from '../support/gated-directory.ts';
 import { type RacEnv, rosterFor, startRacEnv } from '../support/rac-env.ts';
 
 const company = generateCompany(120, { seed: 71 });
-
-/** A gate in front of the real directory's writes: holds an apply mid-wave until the test opens it. */
-function gatedDirectory(real: Directory) {
-  let open: () => void = () => {};
-  let gate = new Promise<void>((r) => {
-    open = r;
-  });
-  const directory: Directory = {
-    ...real,
-    verifyPassword: (u, p) => real.verifyPassword(u, p),
-    findEmails: (u) => real.findEmails(u),
-    findPeople: (u) => real.findPeople(u),
-    readMemberships: () => real.readMemberships(),
-    resolveMembers: (d) => real.resolveMembers(d),
-    replaceSshPublicKeys: (d, k) => real.replaceSshPublicKeys(d, k),
-    async modifyMembers(tier, op, dns) {
-      await gate;
-      return real.modifyMembers(tier, op, dns);
-    },
-  };
-  return {
-    directory,
-    open: () => open(),
-    close: () => {
-      gate = new Promise<void>((r) => {
-        open = r;
-      });
-    },
-  };
-}
 
 describe('the /v1 API on a real slapd and SQLite store', () => {
   let env: RacEnv;

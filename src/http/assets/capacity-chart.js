@@ -17,5 +17,12 @@
   }
   series.push({ label: 'limit', stroke: colors.limit, dash: [6, 4], width: 1 });
   data.push(h.limit);
-  new uPlot({ width: Math.min(940, target.clientWidth || 900), height: 220, series }, data, target);
+  // The window is fixed (the last hours up to now), so a young history is drawn to scale.
+  const opts = {
+    width: Math.min(940, target.clientWidth || 900),
+    height: 220,
+    series,
+    scales: { x: { time: true, range: () => [h.from, h.to] } },
+  };
+  new uPlot(opts, data, target);
 })();

@@ -7,6 +7,7 @@ import type { AppOptions } from '../app.ts';
 import { escapeHtml, sendPage } from '../html.ts';
 
 const REFRESH_SECONDS = 15;
+const HISTORY_WINDOW_SECONDS = 6 * 3600;
 
 function readAssets() {
   const require = createRequire(import.meta.url);
@@ -70,7 +71,10 @@ ${stale.length > 0 ? `<p class="stale" id="stale-hosts">Stale hosts (no fresh ob
 <div class="card"><h2>Onboarding funnel</h2><table><tr><th>tier</th><th>granted</th><th>connected once</th><th>active 24 h</th><th>active 7 d</th></tr>${funnelRows}</table></div>
 <div class="card"><h2>Capacity check</h2><p>Topology ${escapeHtml(board.topology.digest)}: ${verified}.</p><p>Last check: <span id="last-check">${check}</span></p></div>`;
   const names = [...new Set(view.history.flatMap((p) => Object.keys(p.byTier)))];
+  const to = Date.parse(board.at) / 1000;
   const history = JSON.stringify({
+    from: to - HISTORY_WINDOW_SECONDS,
+    to,
     t: view.history.map((p) => Date.parse(p.at) / 1000),
     tiers: Object.fromEntries(names.map((n) => [n, view.history.map((p) => p.byTier[n] ?? 0)])),
     limit: view.history.map((p) => p.limit),
