@@ -10,4 +10,4 @@ if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] |
 fi
 major=$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 24 ] || { echo "bootstrap: node_modules/.bin/node is Node $major, need 24" >&2; exit 1; }
-sh infra/local/install-packages.sh slapd ldap-utils openssl openvpn openssh-server openssh-client iproute2 procps prometheus faketime wireguard-tools wireguard-go iputils-ping systemd chromium
+sh infra/local/install-packages.sh slapd ldap-utils openssl openvpn openssh-server openssh-client iproute2 procps prometheus faketime wireguard-tools wireguard-go iputils-ping systemd chromium fonts-wqy-zenhei
