@@ -58,7 +58,8 @@ export async function serveCommand(ctx: CliContext, args: string[]): Promise<num
     runner,
     https,
     caPem: config.profiles.ca_file === undefined ? null : readProfileCa(loaded),
-    logger: createHttpLogger(ctx.env.logLevel === 'silent' ? 'silent' : 'info'),
+    // One line per request at info: RAC_LOG_LEVEL's default (warn) is raised to info here.
+    logger: createHttpLogger(ctx.env.logLevel === 'warn' ? 'info' : ctx.env.logLevel),
     staleAfterMs,
   });
   await app.listen({ host, port });
