@@ -1,6 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCompany } from '../../infra/local/company.ts';
+import { assertPortalExposure } from '../../src/cli/commands/serve-tls.ts';
 import type { Services } from '../../src/compose.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/metrics/registry.ts';
@@ -135,6 +140,68 @@ describe('the self-service portal on a real slapd', () => {
     expect(download.body).not.toContain('client\ndev tun');
     const noSession = await app.inject({ url: '/me/profile/gw-1' });
     expect(noSession.statusCode).toBe(303);
+  });
+
+  it('marks the session cookie Secure when served over TLS', async () => {
+    const tlsDir = mkdtempSync(join(tmpdir(), 'rac-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(tlsDir, 'key.pem'),
+        '-out',
+        join(tlsDir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const collector = createCollector(services, { intervalMs: 60_000, timeoutMs: 1000 });
+    const tlsApp = await buildApp({
+      deps: services,
+      collector,
+      metrics: createMetrics(services, () => collector, { staleAfterMs: 1 }),
+      https: { cert: readFileSync(join(tlsDir, 'cert.pem')), key: readFileSync(join(tlsDir, 'key.pem')) },
+    });
+    try {
+      const page = await tlsApp.inject({ url: '/me', remoteAddress: '127.0.0.7' });
+      expect((page.cookies as Array<{ name: string; secure?: boolean }>)[0]).toMatchObject({
+        name: 'rac_login_csrf',
+        secure: true,
+      });
+      const res = await tlsApp.inject({
+        method: 'POST',
+        url: '/me/login',
+        remoteAddress: '127.0.0.7',
+        cookies: cookiesOf(page),
+        payload: form({ uid: vpnPerson.uid, password: vpnPerson.password, csrf: csrfOf(page.body) }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(
+        (res.cookies as Array<{ name: string; secure?: boolean }>).find((c) => c.name === 'rac_session')?.secure,
+      ).toBe(true);
+    } finally {
+      await tlsApp.close();
+      rmSync(tlsDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to expose the portal beyond loopback without TLS', () => {
+    expect(() => assertPortalExposure(services.config, '0.0.0.0', false)).toThrow(/loopback only/);
+    expect(() => assertPortalExposure(services.config, '10.1.2.3', true)).not.toThrow();
+    expect(() => assertPortalExposure(services.config, '127.0.0.1', false)).not.toThrow();
+    expect(() => assertPortalExposure(services.config, '::1', false)).not.toThrow();
+    const noPortal = { ...services.config, http: { ...services.config.http, portal: false } };
+    expect(() => assertPortalExposure(noPortal, '0.0.0.0', false)).not.toThrow();
   });
 
   it('rate-limits logins per address', async () => {
