@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCompany } from '../../infra/local/company.ts';
@@ -11,7 +13,7 @@ import { createToken } from '../../src/services/api-tokens.ts';
 import { createBatchRunner } from '../../src/services/batch-runner.ts';
 import { type Collector, createCollector } from '../../src/services/collector.ts';
 import { gatedDirectory } from '../support/gated-directory.ts';
-import { type RacEnv, rosterFor, startRacEnv } from '../support/rac-env.ts';
+import { type RacEnv, ROOT, rosterFor, startRacEnv } from '../support/rac-env.ts';
 
 const company = generateCompany(120, { seed: 71 });
 
@@ -355,6 +357,75 @@ describe('the /v1 API on a real slapd and SQLite store', () => {
     expect(good.statusCode).toBe(429);
     expect(good.json().code).toBe('RAC_AUTH_RATE_LIMITED');
     expect(other.statusCode).toBe(200);
+  });
+
+  it('sets a tier, rolls the batch back, and records a capacity check through the same services', async () => {
+    const uid = company[70]?.uid as string;
+    const set = await app.inject({
+      method: 'PUT',
+      url: `/v1/users/${uid}/tier`,
+      headers: auth('operator'),
+      payload: { tier: 'vpn' },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toMatchObject({ status: 'applied', person: { uid, to: 'vpn', outcome: 'applied' } });
+    expect((await memberUids(env.directory, 'vpn')).has(uid)).toBe(true);
+    const user = await app.inject({ url: `/v1/users/${uid}`, headers: auth('viewer') });
+    expect(user.json()).toMatchObject({ uid, tier: 'vpn', recorded: { tier: 'vpn' } });
+
+    const rollback = await app.inject({
+      method: 'POST',
+      url: `/v1/batches/${set.json().batchId}/rollback`,
+      headers: auth('operator'),
+    });
+    expect(rollback.statusCode, rollback.body).toBe(202);
+    for (let i = 0; i < 100; i++) {
+      const p = (await app.inject({ url: `/v1/batches/${rollback.json().batchId}`, headers: auth('viewer') })).json();
+      if (p.running === false) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect((await memberUids(env.directory, 'public')).has(uid)).toBe(false);
+
+    const summary = readFileSync(join(ROOT, 'test/fixtures/k6/handle-summary-passed.json'), 'utf8');
+    const check = await app.inject({
+      method: 'POST',
+      url: '/v1/capacity/checks',
+      headers: { ...auth('admin'), 'content-type': 'application/json' },
+      payload: summary,
+    });
+    expect(check.statusCode, check.body).toBe(201);
+    expect(check.json().verdict.passed).toBe(true);
+    const listed = (await app.inject({ url: '/v1/capacity/checks', headers: auth('viewer') })).json();
+    expect(listed.checks[0]).toMatchObject({ id: check.json().id, recordedBy: 'token:t-admin' });
+  });
+
+  it('reports readiness with the directory, the store and each host, and guards /metrics and the page by config', async () => {
+    const ready = await app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', directory: { ok: true }, store: { ok: true }, hosts: [] });
+    const page = await app.inject({ url: '/', remoteAddress: '127.0.0.1' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('id="sessions"');
+    expect((await app.inject({ url: '/', remoteAddress: '10.9.9.9' })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/', remoteAddress: '10.9.9.9', headers: auth('viewer') })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/assets/uplot.js' })).body.length).toBeGreaterThan(10_000);
+
+    const strict = {
+      ...services.config,
+      http: { ...services.config.http, metrics: 'token' as const, capacity_page: 'token' as const },
+    };
+    const locked = await buildApp({
+      deps: { ...services, config: strict },
+      collector,
+      metrics: createMetrics(services, () => collector, { staleAfterMs: 1 }),
+    });
+    try {
+      expect((await locked.inject({ url: '/metrics' })).statusCode).toBe(401);
+      expect((await locked.inject({ url: '/metrics', headers: auth('viewer') })).statusCode).toBe(200);
+      expect((await locked.inject({ url: '/', remoteAddress: '127.0.0.1' })).statusCode).toBe(401);
+    } finally {
+      await locked.close();
+    }
   });
 
   it('serves the OpenAPI document built from the route schemas', async () => {
