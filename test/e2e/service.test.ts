@@ -196,6 +196,47 @@ describe('rac serve on the real stack: API, portal in a real browser, capacity p
     await page.close();
   });
 
+  it('stops on SIGTERM mid-batch, and the next start finishes the batch', async () => {
+    const rest = company.slice(10, 14);
+    const planned = await api('/v1/plans', {
+      method: 'POST',
+      role: 'operator',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ people: rest.map((p) => ({ uid: p.uid, tier: 'vpn' })) }),
+    });
+    const { id } = (await planned.json()) as { id: string };
+    const started = await api('/v1/batches', {
+      method: 'POST',
+      role: 'operator',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ plan_id: id, wave_size: 1 }),
+    });
+    expect(started.status).toBe(202);
+    const { batchId } = (await started.json()) as { batchId: string };
+    let stderr = '';
+    serve.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => serve.once('exit', (code) => r(code)));
+    serve.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('rac serve: stopping');
+
+    serve = spawn(RAC, ['serve'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
+    let progress: { running: boolean; status: string } | null = null;
+    for (let i = 0; i < 120; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      progress = await api(`/v1/batches/${batchId}`).then(
+        (r) => (r.ok ? (r.json() as Promise<{ running: boolean; status: string }>) : null),
+        () => null,
+      );
+      if (progress?.status === 'applied' && !progress.running) break;
+    }
+    expect(progress).toMatchObject({ status: 'applied', running: false });
+    const members = await memberUids(stack.directory, 'vpn');
+    expect(rest.every((p) => members.has(p.uid))).toBe(true);
+  });
+
   it('revokes through the API with its proof, and the live session ends', async () => {
     const person = vpn[0] as (typeof vpn)[0];
     const res = await api(`/v1/users/${person.uid}/access`, { method: 'DELETE', role: 'operator' });

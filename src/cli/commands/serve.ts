@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import closeWithGrace from 'close-with-grace';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import { buildApp } from '../../http/app.ts';
 import { createHttpLogger } from '../../http/request-logger.ts';
@@ -74,19 +75,33 @@ export async function serveCommand(ctx: CliContext, args: string[]): Promise<num
   );
   // A batch a previous process was applying (stopped by a shutdown, or a crash) continues now.
   for (const id of await runner.resumeUnfinished(services)) ctx.output.note(`rac serve: resuming batch ${id}`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGTERM', stop);
-    ctx.signal.addEventListener('abort', stop, { once: true });
-  });
-  ctx.output.note('rac serve: stopping');
-  // Stop taking requests first, then checkpoint a running batch between two waves.
-  const closing = app.close();
-  await runner.checkpoint();
-  await expiry.stop();
-  await collector.stop();
-  await closing;
-  await services.close();
+  let stopping: Promise<void> | null = null;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      ctx.output.note('rac serve: stopping');
+      // Stop taking requests first, then checkpoint a running batch between two waves.
+      const closing = app.close();
+      await runner.checkpoint();
+      await expiry.stop();
+      await collector.stop();
+      await closing;
+      await services.close();
+    })());
+  // SIGTERM (systemd), a second signal or a crash: close-with-grace runs the same shutdown, so
+  // even an uncaught error checkpoints the running batch; it exits when done (or after the delay,
+  // below systemd's TimeoutStopSec).
+  closeWithGrace(
+    {
+      delay: 170_000,
+      logger: { error: (...args: unknown[]) => ctx.output.note(`rac serve: ${args.map(String).join(' ')}`) },
+    },
+    async ({ err }) => {
+      if (err !== undefined) services.logger.error({ err }, 'rac serve: unexpected error; stopping');
+      await shutdown();
+    },
+  );
+  await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await shutdown();
   return ExitCode.ok;
 }
 
