@@ -90,7 +90,7 @@ export async function buildApp(input: AppInput): Promise<FastifyInstance> {
       {
         req: { method: request.method, url: request.url, ip: request.ip },
         res: { statusCode: reply.statusCode },
-        token: request.token?.name ?? null,
+        tokenName: request.token?.name ?? null,
         ms: Math.round(reply.elapsedTime),
       },
       'request',

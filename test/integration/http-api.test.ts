@@ -330,6 +330,10 @@ describe('the /v1 API on a real slapd and SQLite store', () => {
     expect(res.body).not.toContain('secret-path');
     expect(lines.join('')).toContain('secret-path');
     expect(lines.join('')).not.toContain(tokens.viewer);
+    const requestLines = lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l));
+    expect(requestLines).toHaveLength(1);
+    expect(requestLines[0]).toMatchObject({ res: { statusCode: 500 }, tokenName: 't-viewer', req: { method: 'GET' } });
+    expect(JSON.stringify(requestLines[0])).not.toMatch(/authorization|Bearer/i);
   });
 
   it('rate-limits failed authentication per address', async () => {
@@ -357,6 +361,27 @@ describe('the /v1 API on a real slapd and SQLite store', () => {
     expect(good.statusCode).toBe(429);
     expect(good.json().code).toBe('RAC_AUTH_RATE_LIMITED');
     expect(other.statusCode).toBe(200);
+  });
+
+  it('rate-limits each token on its own', async () => {
+    const limited = await buildApp({
+      deps: {
+        ...services,
+        config: {
+          ...services.config,
+          http: { ...services.config.http, rate_limit: { per_token: 3, failed_auth: 100, login: 3 } },
+        },
+      },
+      collector,
+      metrics: createMetrics(services, () => collector, { staleAfterMs: 1 }),
+    });
+    const viewer = [];
+    for (let i = 0; i < 5; i++)
+      viewer.push((await limited.inject({ url: '/v1/sessions', headers: auth('viewer') })).statusCode);
+    const operator = (await limited.inject({ url: '/v1/sessions', headers: auth('operator') })).statusCode;
+    await limited.close();
+    expect(viewer).toEqual([200, 200, 200, 429, 429]);
+    expect(operator).toBe(200);
   });
 
   it('sets a tier, rolls the batch back, and records a capacity check through the same services', async () => {
