@@ -101,7 +101,10 @@ describe('the /v1 API on a real slapd and SQLite store', () => {
         } else if (RANK[who] < RANK[route.role]) {
           expect(res.statusCode, where).toBe(403);
           expect(res.json(), where).toMatchObject({ code: 'RAC_AUTH_FORBIDDEN' });
-        } else expect([401, 403], where).not.toContain(res.statusCode);
+        } else {
+          expect([401, 403], where).not.toContain(res.statusCode);
+          expect(res.statusCode, `${where}: ${res.body}`).toBeLessThan(500);
+        }
       }
     }
     const denied = services.store.listAudit({ action: 'api.denied' });
