@@ -135,7 +135,7 @@ ${gateways.map((g) => `  - { name: ${g}, kind: bastion, rated_sessions: 2500, ss
     stop: async () => {},
   };
   const metrics = createMetrics(services, () => collector, { staleAfterMs: 7_200_000 });
-  const app = buildApp({ deps: services, collector, metrics });
+  const app = await buildApp({ deps: services, collector, metrics });
   const port = await freePort();
   await app.listen({ host: '127.0.0.1', port });
   const scrape = async () => {

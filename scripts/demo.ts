@@ -186,7 +186,8 @@ nobody.here,无此人,,,,,2020-01-01
   const serve = spawn(RAC, ['serve'], {
     cwd: workspace,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env },
+    // The service logs a line per request at info: the demo shows only its errors.
+    env: { ...process.env, RAC_LOG_LEVEL: 'error' },
   });
   const prometheus = await startPrometheus(`127.0.0.1:${port}`);
   try {

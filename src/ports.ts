@@ -17,6 +17,13 @@ export interface Directory {
   /** One modify of one group with all `dns` (the caller chunks). */
   modifyMembers(tier: Tier, operation: 'add' | 'delete', dns: readonly string[]): Promise<void>;
   replaceSshPublicKeys(dn: string, keys: readonly string[]): Promise<void>;
+  /**
+   * The person's own password, checked by a bind as them on a connection of its own (never
+   * stored): their DN when it is right, null when the uid is unknown or the password wrong.
+   */
+  verifyPassword(uid: string, password: string): Promise<{ dn: string } | null>;
+  /** Mail addresses by uid (lower-case keys), for the profiles' mail-merge list. */
+  findEmails(uids: readonly string[]): Promise<Map<string, string>>;
   close(): Promise<void>;
 }
 

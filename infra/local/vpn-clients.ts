@@ -66,6 +66,23 @@ export interface ConnectVpnClientOptions {
   timeoutMs?: number;
   /** Extra openvpn options (tests). */
   extraArgs?: readonly string[];
+  /** Connect with this client profile (.ovpn, e.g. downloaded from the portal) instead of the gateway's settings. */
+  profileFile?: string;
+}
+
+function serverArgs(gateway: VpnClientTarget): string[] {
+  return [
+    '--nobind',
+    '--remote',
+    gateway.vpnAddress,
+    String(gateway.vpnPort),
+    'udp',
+    '--ca',
+    gateway.caFile,
+    '--remote-cert-tls',
+    'server',
+    ...(gateway.serverName === undefined ? [] : ['--verify-x509-name', gateway.serverName, 'name']),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,23 +180,17 @@ export async function connectVpnClient(options: ConnectVpnClientOptions): Promis
   const authFile = join(dir, `client-${clientSeq}.auth`);
   await writeFile(authFile, `${username}\n${password}\n`, { mode: 0o600 });
 
+  // With a profile, everything about the server (remote, CA, checks) comes from the profile as a
+  // person would get it; the options after it only keep the client off the test host's routes.
+  const fromProfile = options.profileFile === undefined ? null : ['--config', options.profileFile];
   const argv = [
     OPENVPN,
-    '--client',
+    ...(fromProfile ?? ['--client']),
     '--dev',
     'null',
     '--ifconfig-noexec',
     '--route-noexec',
-    '--nobind',
-    '--remote',
-    gateway.vpnAddress,
-    String(gateway.vpnPort),
-    'udp',
-    '--ca',
-    gateway.caFile,
-    '--remote-cert-tls',
-    'server',
-    ...(gateway.serverName === undefined ? [] : ['--verify-x509-name', gateway.serverName, 'name']),
+    ...(fromProfile === null ? serverArgs(gateway) : []),
     '--auth-user-pass',
     authFile,
     '--auth-retry',

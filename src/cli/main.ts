@@ -62,7 +62,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
   },
   serve: {
     load: async () => (await import('./commands/serve.ts')).serveCommand,
-    summary: 'the session collector and /metrics for Prometheus',
+    summary: 'the provisioning service: /v1 API, portal (/me), capacity page, /metrics',
   },
   trust: {
     load: async () => (await import('./commands/trust.ts')).trustCommand,
@@ -71,6 +71,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
   doctor: {
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
     summary: 'check the directory and every host before the first apply; says what to fix',
+  },
+  token: {
+    load: async () => (await import('./commands/token.ts')).tokenCommand,
+    summary: 'API tokens: create --role viewer|operator|admin --name n, list, revoke n',
   },
 };
 

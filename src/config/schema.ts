@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { HttpServiceFields } from './http-schema.ts';
 
 /**
  * The one config schema: it is the type and the validator. Fields marked `secret: true` are
@@ -218,7 +219,10 @@ export const ConfigSchema = Type.Object(
     policy: Type.String({ minLength: 1, default: './policy.yaml' }),
     store: Type.String({ minLength: 1, default: './rac.db' }),
     http: Type.Object(
-      { listen: Type.String({ pattern: '^[^\\s]+:[0-9]{1,5}$', default: '127.0.0.1:9464' }) },
+      {
+        listen: Type.String({ pattern: '^[^\\s]+:[0-9]{1,5}$', default: '127.0.0.1:9464' }),
+        ...HttpServiceFields,
+      },
       { additionalProperties: false, default: {} },
     ),
     collector: Type.Object(

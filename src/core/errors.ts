@@ -63,3 +63,25 @@ export function exitCodeFor(code: string): ExitCode {
     return ExitCode.upstreamUnavailable;
   return ExitCode.unexpected;
 }
+
+/** The one place that maps an error code to an HTTP status (the API's translator). */
+export function httpStatusFor(code: string): number {
+  if (code === 'RAC_AUTH_REQUIRED') return 401;
+  if (code === 'RAC_AUTH_FORBIDDEN' || code === 'RAC_AUTH_CSRF') return 403;
+  if (code === 'RAC_AUTH_RATE_LIMITED') return 429;
+  if (
+    code === 'RAC_USAGE_BATCH_NOT_FOUND' ||
+    code === 'RAC_USAGE_UNKNOWN_PERSON' ||
+    code === 'RAC_USAGE_TOKEN_NOT_FOUND' ||
+    code === 'RAC_NOT_FOUND' ||
+    code === 'RAC_PLAN_UNKNOWN'
+  )
+    return 404;
+  if (code === 'RAC_LOCKED' || code === 'RAC_PLAN_STALE' || code === 'RAC_USAGE_TOKEN_EXISTS') return 409;
+  if (code === 'RAC_CAPACITY_REFUSED' || code === 'RAC_ROSTER_UNKNOWN_PEOPLE') return 422;
+  if (code === 'RAC_USAGE_NO_VPN') return 404;
+  const exit = exitCodeFor(code);
+  if (exit === ExitCode.usage || exit === ExitCode.inputRejected) return 400;
+  if (exit === ExitCode.upstreamUnavailable) return 503;
+  return 500;
+}

@@ -194,4 +194,34 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX topology_records_fingerprint ON topology_records(fingerprint);
     `,
   },
+  {
+    version: 9,
+    name: 'service: API tokens (hashed), capacity history, background batches',
+    sql: `
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        last_used_at TEXT,
+        revoked_at TEXT
+      );
+      CREATE TABLE capacity_history (
+        at TEXT PRIMARY KEY,
+        sessions INTEGER NOT NULL,
+        limit_sessions INTEGER NOT NULL,
+        by_tier TEXT NOT NULL
+      );
+      CREATE TABLE service_batches (
+        batch_id TEXT PRIMARY KEY,
+        plan_id TEXT NOT NULL,
+        options TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'checkpointed', 'finished')),
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import type { Plan, PlannedPerson } from '../../core/plan/plan.ts';
 import { digestPlan } from '../../core/plan/serialize-plan.ts';
 import type { Tier } from '../../core/tiers.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { createServiceStore } from './service-store.ts';
 import { createTopologyStore } from './topology-store.ts';
 import { createWireGuardStore } from './wireguard-store.ts';
 
@@ -185,6 +186,7 @@ export function openStore(path: string, options: { now?: () => Date; reason?: st
     path,
     wireguard: createWireGuardStore({ db, transaction, writeAudit, now }),
     topologies: createTopologyStore({ db, transaction, writeAudit, now }),
+    service: createServiceStore({ db, transaction, writeAudit, now }),
 
     close(): void {
       db.close();

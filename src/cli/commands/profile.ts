@@ -1,24 +1,29 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolveFrom } from '../../config/load.ts';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import { renderClientProfile } from '../../core/openvpn/render-profile.ts';
 import { personStatus } from '../../services/user-status.ts';
 import type { CliContext } from '../context.ts';
+import { profileAllCommand, readProfileCa } from './profile-all.ts';
 import { wireGuardProfileCommand } from './wireguard-profile.ts';
 
 /** `rac profile <uid> [--gateway g]`: the person's OpenVPN client profile (.ovpn) on stdout. */
 export async function profileCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { gateway: { type: 'string' }, out: { type: 'string' }, rotate: { type: 'boolean', default: false } },
+    options: {
+      gateway: { type: 'string' },
+      out: { type: 'string' },
+      rotate: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
+  if (values.all) return profileAllCommand(ctx, values.out);
   if (positionals.length !== 1)
     throw new AppError(
       'RAC_USAGE',
-      'usage: rac profile <uid> [--gateway g] (WireGuard: --gateway g [--out file] [--rotate])',
+      'usage: rac profile <uid> [--gateway g] | --all --out <dir> (WireGuard: --gateway g [--out file] [--rotate])',
     );
   const loaded = ctx.config();
   const { config } = loaded;
@@ -36,20 +41,7 @@ export async function profileCommand(ctx: CliContext, args: string[]): Promise<n
       'RAC_USAGE',
       values.gateway === undefined ? 'no OpenVPN gateway is configured' : `no OpenVPN gateway ${values.gateway}`,
     );
-  if (config.profiles.ca_file === undefined)
-    throw new AppError(
-      'RAC_CONFIG_INVALID',
-      'profiles.ca_file: required for client profiles (the CA of the gateways’ certificates)',
-    );
-  const caFile = resolveFrom(loaded.baseDir, config.profiles.ca_file);
-  let caPem: string;
-  try {
-    caPem = readFileSync(caFile, 'utf8');
-  } catch (err) {
-    throw new AppError('RAC_CONFIG_INVALID', `profiles.ca_file: cannot read ${caFile}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const caPem = readProfileCa(loaded);
   await using services = ctx.services();
   const person = await personStatus(services, positionals[0] as string);
   if (person.tier !== 'vpn' && person.tier !== 'vpn-bastion') {
