@@ -12,8 +12,17 @@ import { build } from 'esbuild';
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'dist');
 
-/** Files the product reads at run time, next to the module that reads them (copied as they are). */
-const ASSETS: readonly string[] = ['src/adapters/gateways/bastion/scripts'];
+/**
+ * Files the product reads at run time, found relative to the module that reads them. In the
+ * bundle that module's code sits in the entry (dist/cli) or a chunk (dist/cli/chunks), so each
+ * directory is copied to where both would look for it.
+ *   bastion scripts:  new URL('./scripts/…', import.meta.url)
+ *   http assets:      join(import.meta.dirname, '../assets/…')
+ */
+const ASSETS: ReadonlyArray<{ from: string; to: readonly string[] }> = [
+  { from: 'src/adapters/gateways/bastion/scripts', to: ['cli/scripts', 'cli/chunks/scripts'] },
+  { from: 'src/http/assets', to: ['assets', 'cli/assets'] },
+];
 
 const started = performance.now();
 rmSync(OUT, { recursive: true, force: true });
@@ -34,14 +43,7 @@ const result = await build({
   metafile: true,
 });
 for (const asset of ASSETS) {
-  // A module finds its files with new URL('./<dir>/…', import.meta.url); in the bundle its code
-  // sits in the entry or in a chunk, so the files go beside both.
-  const from = join(ROOT, asset);
-  const name = asset.slice(asset.lastIndexOf('/') + 1);
-  for (const dir of [join(OUT, 'cli'), join(OUT, 'cli', 'chunks')]) {
-    mkdirSync(dir, { recursive: true });
-    cpSync(from, join(dir, name), { recursive: true });
-  }
+  for (const to of asset.to) cpSync(join(ROOT, asset.from), join(OUT, to), { recursive: true });
 }
 writeFileSync(join(OUT, 'package.json'), '{ "type": "module" }\n');
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length;
