@@ -12,6 +12,7 @@ import { rollbackCommand } from './commands/rollback.ts';
 import { serveCommand } from './commands/serve.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
+import { swarmCommand } from './commands/swarm.ts';
 import { trustCommand } from './commands/trust.ts';
 import { type CliContext, servicesFor } from './context.ts';
 import { createOutput, type Output } from './output.ts';
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   },
   serve: { run: serveCommand, summary: 'the session collector and /metrics for Prometheus' },
   trust: { run: trustCommand, summary: 'show a gateway’s host key and record it as the pin when confirmed' },
+  swarm: { run: swarmCommand, summary: 'real VPN clients for a capacity check: paced, held, then all ended' },
 };
 
 const HELP = `rac — remote-access-capacity
