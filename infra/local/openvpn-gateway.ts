@@ -366,7 +366,7 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
           'private',
           '/bin/sh',
           '-c',
-          `mount -t tmpfs -o mode=700,size=16m tmpfs "$1" && exec ${OPENVPN} --config "$2"`,
+          `mount -t tmpfs -o mode=700,size=64m tmpfs "$1" && exec ${OPENVPN} --config "$2"`,
           'sh',
           tmpDir,
           configFile,
