@@ -156,7 +156,9 @@ function printSummary(output: Output, s: SwarmSummary, failures: readonly string
         ? ` (auth ${s.failures['auth-failed']}, timeout ${s.failures.timeout}, exited ${s.failures.exited})`
         : ''),
   );
-  output.text(`connect time p50 ${ms(s.connect_ms.p50)}, p95 ${ms(s.connect_ms.p95)}, max ${ms(s.connect_ms.max)}`);
+  output.text(
+    `connect time p50 ${ms(s.connect_ms.p50)}, p95 ${ms(s.connect_ms.p95)}, max ${ms(s.connect_ms.max)}; last connect after ${s.ramp_seconds ?? '-'}s`,
+  );
   output.text(
     `peak ${s.peak_concurrent} sessions held at once, for ${s.held_seconds}s; ${s.dropped} dropped; stopped by ${s.stopped_by} after ${s.duration_seconds}s`,
   );

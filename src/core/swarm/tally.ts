@@ -27,6 +27,8 @@ export interface SwarmSummary {
   connect_success_ratio: number;
   /** Time from a client's start to its first "Initialization Sequence Completed". */
   connect_ms: { p50: number | null; p95: number | null; max: number | null };
+  /** From the start until the last client that connected did (null when none did). */
+  ramp_seconds: number | null;
   /** Sessions held at once, at most. */
   peak_concurrent: number;
   /** The longest stretch during which peak_concurrent sessions were all held. */
@@ -68,6 +70,7 @@ export class SwarmTally {
   #peakSince: number | undefined;
   #heldMs = 0;
   #dropped = 0;
+  #lastFirstConnect: number | undefined;
   #pending = 0;
   #stoppedAt: number | undefined;
   #concurrentAtStop = 0;
@@ -111,6 +114,7 @@ export class SwarmTally {
       c.everConnected = true;
       this.#pending--;
       this.#connectMs.push(now - c.startedAt);
+      this.#lastFirstConnect = now;
       const g = this.#gateways.get(c.gateway);
       if (g) g.connected++;
     }
@@ -173,6 +177,8 @@ export class SwarmTally {
         p95: round(percentile(sorted, 95)),
         max: round(sorted.at(-1) ?? null),
       },
+      ramp_seconds:
+        this.#lastFirstConnect === undefined ? null : Math.round((this.#lastFirstConnect - this.#startedAt) / 100) / 10,
       peak_concurrent: this.#peak,
       held_seconds: Math.round(Math.max(this.#heldMs, open) / 100) / 10,
       concurrent_at_stop: this.#stoppedAt === undefined ? this.#concurrent : this.#concurrentAtStop,
