@@ -3,17 +3,24 @@
  * gateway of the local stack (namespace, deferred LDAP auth script, slapd with fsync on), clients
  * from `rac swarm`'s own service and adapter in the stack's clients namespace.
  *
- *  A. The login storm: the same N (default 1000) accounts connect as fast as the swarm can start
- *     them (capped client backoff: --connect-retry 1 5), three times on the same server:
- *       floor  a no-op auth script (`exit 0`): what the server costs without any auth work;
- *       ldap   the shipped deferred LDAP auth script (infra/openvpn/auth-ldap.sh);
- *       sync   the same LDAP check run synchronously (the script before deferral), for context.
- *     Time until all are connected, logins/s, and the ratio ldap/floor. Goal ≤ 1.3×.
+ *  A. The login storm: the same N (default 1000) accounts arriving at 100/s (capped client backoff:
+ *     --connect-retry 1 5), on the same server, one variant after the other:
+ *       floor     a no-op auth script (`exit 0`): what the server costs without any auth work;
+ *       deferred  a no-op deferred script (a background job writes 1 at once, exit 2): the cost of
+ *                 deferral itself (OpenVPN polls the verdict file, at most once a second);
+ *       ldap      the shipped deferred LDAP auth script (infra/openvpn/auth-ldap.sh);
+ *       sync      the same LDAP check run synchronously (the script before deferral), once, for context.
+ *     Time until all (and 99%) are connected, logins/s, and the ratio ldap / floor. Goal ≤ 1.3×.
+ *     Rounds alternate the variants and the best round of each counts: the machine is shared, and
+ *     interference only ever slows a round down. 100/s rather than all at once: 1000 client
+ *     processes started in the same second on the gateway's own 2 cores starve each other and the
+ *     figure measures the clients, not the server.
  *  B. The most sessions this machine holds: up to 5000 (fewer when memory would not take them,
  *     ~2 MB per client process), paced, bounded to ~6 minutes; once the ramp is over, the count
  *     rac's collector (what /metrics exports) reads from the gateway against the swarm's own.
  *
- *   node bench/swarm.ts [--storm 1000] [--hold 5000] [--skip-sync] [--skip-hold]
+ *   node bench/swarm.ts [--storm 1000] [--storm-rate 100] [--rounds 2] [--hold 5000] [--hold-rate 30]
+ *                       [--skip-sync] [--skip-hold] [--phases floor,deferred,ldap,sync] [--log-dir d]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -35,18 +42,33 @@ import { runSwarm, type SwarmProgress } from '../src/services/swarm.ts';
 const { values } = parseArgs({
   options: {
     storm: { type: 'string', default: '1000' },
+    /** Connects started per second in the storm (the swarm's pacing). */
+    'storm-rate': { type: 'string', default: '100' },
+    /** Storm rounds; each variant's best round counts (the machine is shared). */
+    rounds: { type: 'string', default: '2' },
     hold: { type: 'string', default: '5000' },
     'hold-rate': { type: 'string', default: '30' },
     'skip-sync': { type: 'boolean', default: false },
     'skip-hold': { type: 'boolean', default: false },
+    /** AUTH_CONCURRENCY of the auth script (its default when not given). */
+    concurrency: { type: 'string' },
+    /** Only these storm phases (comma-separated: floor, deferred, ldap, sync). */
+    phases: { type: 'string' },
+    /** Keep each storm phase's server log in this directory. */
+    'log-dir': { type: 'string' },
   },
 });
 const STORM = Number(values.storm);
+const STORM_RATE = Number(values['storm-rate']);
 const HOLD_MAX = Number(values.hold);
 const HOLD_RATE = Number(values['hold-rate']);
 const STORM_BOUND_MS = 150_000;
 const HOLD_BOUND_MS = 360_000;
 const PER_CLIENT_BYTES = 2 * 1024 * 1024;
+const FLOOR = 'floor (no-op auth, exit 0)';
+const DEFERRED_NOOP = 'deferred no-op';
+const LDAP = 'ldap (deferred, shipped)';
+const SYNC = 'sync LDAP (before)';
 const AUTH_LINE = /^auth-user-pass-verify .*$/m;
 
 // The LDAP check as it was before deferral: one foreground ldapsearch, OpenVPN blocked meanwhile.
@@ -64,6 +86,12 @@ rm -f "$pw"
 [ "$rc" = 0 ] || exit 1
 case $out in 'dn: '*) exit 0 ;; esac
 exit 1
+`;
+
+// Deferral without any check: the verdict is written at once by a background job.
+const DEFERRED_NOOP_SCRIPT = `#!/bin/sh
+(printf 1 >"$auth_control_file") </dev/null >/dev/null 2>&1 &
+exit 2
 `;
 
 function countIn(text: string, re: RegExp): number {
@@ -141,42 +169,75 @@ async function main(): Promise<void> {
     };
 
     // ---- A. the storm ----------------------------------------------------------------------
-    console.log(`A. login storm: ${STORM} clients started at once (capped backoff), same server, same run\n`);
+    console.log(
+      `A. login storm: ${STORM} clients arriving at ${STORM_RATE}/s (capped backoff: --connect-retry 1 5), same server, same run\n`,
+    );
+    if (values.concurrency !== undefined) {
+      writeFileSync(authConf, `${readFileSync(authConf, 'utf8')}AUTH_CONCURRENCY=${Number(values.concurrency)}\n`);
+    }
+    const deferredNoop = join(gateway.dataDir, 'auth-noop-deferred.sh');
+    writeFileSync(deferredNoop, DEFERRED_NOOP_SCRIPT, { mode: 0o700 });
     const phases: { name: string; line: string }[] = [
-      { name: 'floor (no-op auth, exit 0)', line: `auth-user-pass-verify /bin/true via-file` },
-      { name: 'ldap (deferred, shipped)', line: authLine },
+      { name: FLOOR, line: 'auth-user-pass-verify /bin/true via-file' },
+      { name: DEFERRED_NOOP, line: `auth-user-pass-verify "/bin/sh ${deferredNoop}" via-file` },
+      { name: LDAP, line: authLine },
     ];
     if (!values['skip-sync']) {
       const syncScript = join(gateway.dataDir, 'auth-ldap-sync.sh');
       writeFileSync(syncScript, SYNC_SCRIPT, { mode: 0o700 });
       phases.push({
-        name: 'sync LDAP (before)',
+        name: SYNC,
         line: `auth-user-pass-verify "/bin/sh ${syncScript} ${authConf}" via-file`,
       });
     }
-    const storm: { name: string; s: SwarmSummary; log: string }[] = [];
-    for (const phase of phases) {
-      await restartWith(phase.line);
-      const logStart = (await readFile(gateway.logFile)).length;
-      const s = await swarm(STORM, 1000, STORM, STORM_BOUND_MS, (p) => p.connected + p.failed >= STORM);
-      const log = (await readFile(gateway.logFile)).subarray(logStart).toString('utf8');
-      storm.push({ name: phase.name, s, log });
-      const secs = s.ramp_seconds ?? Number.NaN;
-      console.log(
-        `  ${phase.name.padEnd(28)} ${String(s.connected).padStart(5)}/${STORM} connected, all in ${secs.toFixed(1).padStart(6)} s` +
-          ` · ${(s.connected / secs).toFixed(1).padStart(6)} logins/s · connect p50 ${s.connect_ms.p50} ms p95 ${s.connect_ms.p95} ms` +
-          ` · failed ${s.failed} · server log: ${countIn(log, /connect-freq-initial/g)} rate-limit drops, ${countIn(log, /TLS key negotiation failed/g)} TLS timeouts, ${countIn(log, /TEMP\[backoff/g)} TEMP refusals`,
-      );
-      await sleep(1000);
+    const storm: { name: string; round: number; s: SwarmSummary }[] = [];
+    const only = values.phases?.split(',');
+    const keys = new Map([
+      [FLOOR, 'floor'],
+      [DEFERRED_NOOP, 'deferred'],
+      [LDAP, 'ldap'],
+      [SYNC, 'sync'],
+    ]);
+    const rounds = Number(values.rounds);
+    for (let round = 1; round <= rounds; round++) {
+      for (const phase of phases) {
+        const key = keys.get(phase.name) as string;
+        if (only !== undefined && !only.includes(key)) continue;
+        if (phase.name === SYNC && round < rounds) continue; // slow and only for context: once
+        await restartWith(phase.line);
+        const logStart = (await readFile(gateway.logFile)).length;
+        const s = await swarm(STORM, STORM_RATE, STORM, STORM_BOUND_MS, (p) => p.connected + p.failed >= STORM);
+        const log = (await readFile(gateway.logFile)).subarray(logStart).toString('utf8');
+        storm.push({ name: phase.name, round, s });
+        if (values['log-dir'] !== undefined) writeFileSync(join(values['log-dir'], `${key}-${round}.log`), log);
+        const all = s.ramp_seconds ?? Number.NaN;
+        console.log(
+          `  ${`${round}. ${phase.name}`.padEnd(31)} ${String(s.connected).padStart(5)}/${STORM} connected: all in ${all.toFixed(1).padStart(5)} s` +
+            ` (${(s.connected / all).toFixed(1)} logins/s), 99% in ${s.ramp_99_seconds?.toFixed(1) ?? '-'} s · connect p50 ${s.connect_ms.p50} ms p95 ${s.connect_ms.p95} ms` +
+            ` · server log: ${countIn(log, /connect-freq-initial/g)} rate-limit drops, ${countIn(log, /TLS key negotiation failed/g)} handshakes timed out, ${countIn(log, /TEMP\[backoff/g)} TEMP refusals`,
+        );
+        await sleep(1000);
+      }
     }
-    const floor = storm[0]?.s.ramp_seconds ?? Number.NaN;
-    const ldap = storm[1]?.s.ramp_seconds ?? Number.NaN;
-    console.log(
-      `\n  ldap / floor = ${(ldap / floor).toFixed(2)}× (goal ≤ 1.3×)` +
-        (storm[2]
-          ? `; sync LDAP / floor = ${((storm[2].s.ramp_seconds ?? Number.NaN) / floor).toFixed(2)}×${storm[2].s.connected < STORM ? ` (only ${storm[2].s.connected} connected within ${STORM_BOUND_MS / 1000} s)` : ''}`
-          : ''),
-    );
+    // Best of the rounds: the machine is shared, and interference only ever makes a round slower.
+    const best = (name: string, pick: (s: SwarmSummary) => number | null) =>
+      Math.min(...storm.filter((p) => p.name === name).map((p) => pick(p.s) ?? Number.POSITIVE_INFINITY));
+    const line = (label: string, pick: (s: SwarmSummary) => number | null) => {
+      const floor = best(FLOOR, pick);
+      const ldap = best(LDAP, pick);
+      const sync = best(SYNC, pick);
+      console.log(
+        `  ${label}: floor ${floor.toFixed(1)} s (${(STORM / floor).toFixed(0)} logins/s), deferred no-op ${best(DEFERRED_NOOP, pick).toFixed(1)} s, ldap ${ldap.toFixed(1)} s (${(STORM / ldap).toFixed(0)} logins/s) → ldap / floor = ${(ldap / floor).toFixed(2)}× (goal ≤ 1.3×)` +
+          (Number.isFinite(sync) ? `; sync LDAP ${sync.toFixed(1)} s = ${(sync / floor).toFixed(2)}× the floor` : ''),
+      );
+    };
+    console.log(`\n  best of ${rounds} round(s):`);
+    line('all connected', (s) => (s.connected === STORM ? s.ramp_seconds : null));
+    line('99% connected', (s) => s.ramp_99_seconds);
+    const syncRun = storm.find((p) => p.name === SYNC);
+    if (syncRun !== undefined && syncRun.s.connected < STORM) {
+      console.log(`  (sync LDAP: only ${syncRun.s.connected} connected within ${STORM_BOUND_MS / 1000} s)`);
+    }
 
     // ---- B. most sessions held ------------------------------------------------------------
     if (!values['skip-hold']) {

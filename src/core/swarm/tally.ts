@@ -29,6 +29,8 @@ export interface SwarmSummary {
   connect_ms: { p50: number | null; p95: number | null; max: number | null };
   /** From the start until the last client that connected did (null when none did). */
   ramp_seconds: number | null;
+  /** From the start until 99% of the clients that connected did: robust to a few slow retries. */
+  ramp_99_seconds: number | null;
   /** Sessions held at once, at most. */
   peak_concurrent: number;
   /** The longest stretch during which peak_concurrent sessions were all held. */
@@ -47,6 +49,11 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   if (sorted.length === 0) return null;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1] ?? null;
+}
+
+/** Milliseconds as seconds with one decimal. */
+function tenths(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms / 100) / 10;
 }
 
 type ClientState = 'pending' | 'connected' | 'down' | 'failed' | 'ended';
@@ -71,6 +78,7 @@ export class SwarmTally {
   #heldMs = 0;
   #dropped = 0;
   #lastFirstConnect: number | undefined;
+  readonly #connectedAt: number[] = [];
   #pending = 0;
   #stoppedAt: number | undefined;
   #concurrentAtStop = 0;
@@ -115,6 +123,7 @@ export class SwarmTally {
       this.#pending--;
       this.#connectMs.push(now - c.startedAt);
       this.#lastFirstConnect = now;
+      this.#connectedAt.push(now - this.#startedAt);
       const g = this.#gateways.get(c.gateway);
       if (g) g.connected++;
     }
@@ -177,8 +186,8 @@ export class SwarmTally {
         p95: round(percentile(sorted, 95)),
         max: round(sorted.at(-1) ?? null),
       },
-      ramp_seconds:
-        this.#lastFirstConnect === undefined ? null : Math.round((this.#lastFirstConnect - this.#startedAt) / 100) / 10,
+      ramp_seconds: tenths(this.#lastFirstConnect === undefined ? null : this.#lastFirstConnect - this.#startedAt),
+      ramp_99_seconds: tenths(percentile(this.#connectedAt, 99)),
       peak_concurrent: this.#peak,
       held_seconds: Math.round(Math.max(this.#heldMs, open) / 100) / 10,
       concurrent_at_stop: this.#stoppedAt === undefined ? this.#concurrent : this.#concurrentAtStop,

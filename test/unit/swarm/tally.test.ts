@@ -34,6 +34,7 @@ describe('SwarmTally', () => {
     expect(s.failures).toEqual({ 'auth-failed': 1, timeout: 1, exited: 0 });
     expect(s.connect_ms).toEqual({ p50: 1000, p95: 3000, max: 3000 });
     expect(s.ramp_seconds).toBe(3.1);
+    expect(s.ramp_99_seconds).toBe(3.1);
     expect(s.gateways).toEqual([
       { gateway: 'gw-1', clients: 2, connected: 1, failed: 1 },
       { gateway: 'gw-2', clients: 2, connected: 1, failed: 1 },
