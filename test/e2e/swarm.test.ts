@@ -191,6 +191,59 @@ describe('rac swarm on the real stack', () => {
     expect(existsSync(credentialsDir)).toBe(false);
   });
 
+  it('a SIGKILLed swarm takes its clients with it, and the next swarm removes its credentials', async () => {
+    const clientsNs = stack.gateways[0]?.clientsNamespace as string;
+    const child = spawn(
+      RAC,
+      [
+        'swarm',
+        '--clients',
+        '10',
+        '--accounts',
+        'accounts.csv',
+        '--rate',
+        '50',
+        '--duration',
+        '60s',
+        '--netns',
+        clientsNs,
+      ],
+      {
+        cwd: dir,
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root' },
+        stdio: 'ignore',
+      },
+    );
+    swarm = child;
+    let dirs = new Set<string>();
+    for (let i = 0; i < 100 && (dirs.size === 0 || pidsMentioning([...dirs][0] as string).length < 10); i++) {
+      await sleep(100);
+      dirs = swarmCredentialDirs(child.pid as number);
+    }
+    const credentialsDir = [...dirs][0] as string;
+    expect(pidsMentioning(credentialsDir)).toHaveLength(10);
+    const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+    child.kill('SIGKILL');
+    await exited;
+    // The kernel ends every client (parent-death signal); nothing could remove the credentials yet.
+    for (let i = 0; i < 50 && pidsMentioning(credentialsDir).length > 0; i++) await sleep(100);
+    expect(pidsMentioning(credentialsDir)).toEqual([]);
+    expect(existsSync(credentialsDir)).toBe(true);
+    const next = await rac([
+      'swarm',
+      '--clients',
+      '1',
+      '--accounts',
+      'accounts.csv',
+      '--duration',
+      '2s',
+      '--netns',
+      clientsNs,
+    ]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(existsSync(credentialsDir)).toBe(false);
+  });
+
   it('stops by itself at --duration and reports the figures', async () => {
     const clientsNs = stack.gateways[0]?.clientsNamespace as string;
     const out = await rac([

@@ -10,11 +10,12 @@
  * - a process 'exit' hook SIGKILLs whatever is still alive and removes the directory, for exits
  *   that skip close() (a second Ctrl-C);
  * - every client is started through `setpriv --pdeathsig KILL`, so the kernel kills it if rac
- *   itself dies without any of the above (SIGKILL, a crash).
+ *   itself dies without any of the above (SIGKILL, a crash); the credentials directory such a run
+ *   leaves is removed by the next swarm (its owner pid is gone).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SwarmClient, SwarmClientEvent, SwarmClientSpec, SwarmLauncher } from '../../services/swarm.ts';
@@ -39,11 +40,43 @@ function scratchBase(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 }
 
+const DIR_PREFIX = 'rac-swarm-';
+const OWNER_FILE = 'owner.pid';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes credentials directories of swarms that died without cleaning up (SIGKILL). */
+async function sweepStaleDirs(base: string): Promise<void> {
+  const entries = await readdir(base).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!entry.startsWith(DIR_PREFIX)) continue;
+    const dir = join(base, entry);
+    const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => ''));
+    if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) continue;
+    // No owner file yet: maybe a swarm starting right now; only an old one is stale.
+    if (owner === 0) {
+      const age = Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? Date.now());
+      if (age < 60_000) continue;
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function createOpenVpnSwarmLauncher(options: OpenVpnSwarmOptions): Promise<SwarmLauncher> {
   if (options.netns !== undefined && !NETNS_RE.test(options.netns)) {
     throw new Error(`invalid network namespace name ${JSON.stringify(options.netns)}`);
   }
-  const dir = await mkdtemp(join(scratchBase(), 'rac-swarm-')); // mode 0700
+  const base = scratchBase();
+  await sweepStaleDirs(base);
+  const dir = await mkdtemp(join(base, DIR_PREFIX)); // mode 0700
+  await writeFile(join(dir, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
   const live = new Map<number, ChildProcess>();
   const exits = new Set<Promise<void>>();
   const onProcessExit = (): void => {

@@ -97,11 +97,13 @@ export async function swarmCommand(ctx: CliContext, args: string[]): Promise<num
   const caFile = resolveFrom(loaded.baseDir, config.profiles.ca_file);
   if (!existsSync(caFile)) throw new AppError('RAC_CONFIG_INVALID', `profiles.ca_file: cannot read ${caFile}`);
 
-  // Ctrl-C is handled by main (it aborts ctx.signal); SIGTERM ends the swarm the same way.
+  // Ctrl-C is handled by main (it aborts ctx.signal); SIGTERM and a closed terminal (SIGHUP) end
+  // the swarm the same way: every client ended, credentials removed.
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   process.on('SIGTERM', onAbort);
+  process.on('SIGHUP', onAbort);
   const { output } = ctx;
   const failures: string[] = [];
   try {
@@ -138,6 +140,7 @@ export async function swarmCommand(ctx: CliContext, args: string[]): Promise<num
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     process.off('SIGTERM', onAbort);
+    process.off('SIGHUP', onAbort);
   }
 }
 
