@@ -20,7 +20,7 @@
  *     rac's collector (what /metrics exports) reads from the gateway against the swarm's own.
  *
  *   node bench/swarm.ts [--storm 1000] [--storm-rate 100] [--rounds 2] [--hold 5000] [--hold-rate 30]
- *                       [--skip-sync] [--skip-hold] [--phases floor,deferred,ldap,sync] [--log-dir d]
+ *                       [--skip-sync] [--skip-storm] [--skip-hold] [--phases floor,deferred,ldap,sync] [--log-dir d]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     'hold-rate': { type: 'string', default: '30' },
     'skip-sync': { type: 'boolean', default: false },
     'skip-hold': { type: 'boolean', default: false },
+    'skip-storm': { type: 'boolean', default: false },
     /** AUTH_CONCURRENCY of the auth script (its default when not given). */
     concurrency: { type: 'string' },
     /** Only these storm phases (comma-separated: floor, deferred, ldap, sync). */
@@ -169,75 +170,78 @@ async function main(): Promise<void> {
     };
 
     // ---- A. the storm ----------------------------------------------------------------------
-    console.log(
-      `A. login storm: ${STORM} clients arriving at ${STORM_RATE}/s (capped backoff: --connect-retry 1 5), same server, same run\n`,
-    );
-    if (values.concurrency !== undefined) {
-      writeFileSync(authConf, `${readFileSync(authConf, 'utf8')}AUTH_CONCURRENCY=${Number(values.concurrency)}\n`);
-    }
-    const deferredNoop = join(gateway.dataDir, 'auth-noop-deferred.sh');
-    writeFileSync(deferredNoop, DEFERRED_NOOP_SCRIPT, { mode: 0o700 });
-    const phases: { name: string; line: string }[] = [
-      { name: FLOOR, line: 'auth-user-pass-verify /bin/true via-file' },
-      { name: DEFERRED_NOOP, line: `auth-user-pass-verify "/bin/sh ${deferredNoop}" via-file` },
-      { name: LDAP, line: authLine },
-    ];
-    if (!values['skip-sync']) {
-      const syncScript = join(gateway.dataDir, 'auth-ldap-sync.sh');
-      writeFileSync(syncScript, SYNC_SCRIPT, { mode: 0o700 });
-      phases.push({
-        name: SYNC,
-        line: `auth-user-pass-verify "/bin/sh ${syncScript} ${authConf}" via-file`,
-      });
-    }
-    const storm: { name: string; round: number; s: SwarmSummary }[] = [];
-    const only = values.phases?.split(',');
-    const keys = new Map([
-      [FLOOR, 'floor'],
-      [DEFERRED_NOOP, 'deferred'],
-      [LDAP, 'ldap'],
-      [SYNC, 'sync'],
-    ]);
-    const rounds = Number(values.rounds);
-    for (let round = 1; round <= rounds; round++) {
-      for (const phase of phases) {
-        const key = keys.get(phase.name) as string;
-        if (only !== undefined && !only.includes(key)) continue;
-        if (phase.name === SYNC && round < rounds) continue; // slow and only for context: once
-        await restartWith(phase.line);
-        const logStart = (await readFile(gateway.logFile)).length;
-        const s = await swarm(STORM, STORM_RATE, STORM, STORM_BOUND_MS, (p) => p.connected + p.failed >= STORM);
-        const log = (await readFile(gateway.logFile)).subarray(logStart).toString('utf8');
-        storm.push({ name: phase.name, round, s });
-        if (values['log-dir'] !== undefined) writeFileSync(join(values['log-dir'], `${key}-${round}.log`), log);
-        const all = s.ramp_seconds ?? Number.NaN;
-        console.log(
-          `  ${`${round}. ${phase.name}`.padEnd(31)} ${String(s.connected).padStart(5)}/${STORM} connected: all in ${all.toFixed(1).padStart(5)} s` +
-            ` (${(s.connected / all).toFixed(1)} logins/s), 99% in ${s.ramp_99_seconds?.toFixed(1) ?? '-'} s · connect p50 ${s.connect_ms.p50} ms p95 ${s.connect_ms.p95} ms` +
-            ` · server log: ${countIn(log, /connect-freq-initial/g)} rate-limit drops, ${countIn(log, /TLS key negotiation failed/g)} handshakes timed out, ${countIn(log, /TEMP\[backoff/g)} TEMP refusals`,
-        );
-        await sleep(1000);
-      }
-    }
-    // Best of the rounds: the machine is shared, and interference only ever makes a round slower.
-    const best = (name: string, pick: (s: SwarmSummary) => number | null) =>
-      Math.min(...storm.filter((p) => p.name === name).map((p) => pick(p.s) ?? Number.POSITIVE_INFINITY));
-    const line = (label: string, pick: (s: SwarmSummary) => number | null) => {
-      const floor = best(FLOOR, pick);
-      const ldap = best(LDAP, pick);
-      const sync = best(SYNC, pick);
+    const stormPart = async (): Promise<void> => {
       console.log(
-        `  ${label}: floor ${floor.toFixed(1)} s (${(STORM / floor).toFixed(0)} logins/s), deferred no-op ${best(DEFERRED_NOOP, pick).toFixed(1)} s, ldap ${ldap.toFixed(1)} s (${(STORM / ldap).toFixed(0)} logins/s) → ldap / floor = ${(ldap / floor).toFixed(2)}× (goal ≤ 1.3×)` +
-          (Number.isFinite(sync) ? `; sync LDAP ${sync.toFixed(1)} s = ${(sync / floor).toFixed(2)}× the floor` : ''),
+        `A. login storm: ${STORM} clients arriving at ${STORM_RATE}/s (capped backoff: --connect-retry 1 5), same server, same run\n`,
       );
+      if (values.concurrency !== undefined) {
+        writeFileSync(authConf, `${readFileSync(authConf, 'utf8')}AUTH_CONCURRENCY=${Number(values.concurrency)}\n`);
+      }
+      const deferredNoop = join(gateway.dataDir, 'auth-noop-deferred.sh');
+      writeFileSync(deferredNoop, DEFERRED_NOOP_SCRIPT, { mode: 0o700 });
+      const phases: { name: string; line: string }[] = [
+        { name: FLOOR, line: 'auth-user-pass-verify /bin/true via-file' },
+        { name: DEFERRED_NOOP, line: `auth-user-pass-verify "/bin/sh ${deferredNoop}" via-file` },
+        { name: LDAP, line: authLine },
+      ];
+      if (!values['skip-sync']) {
+        const syncScript = join(gateway.dataDir, 'auth-ldap-sync.sh');
+        writeFileSync(syncScript, SYNC_SCRIPT, { mode: 0o700 });
+        phases.push({
+          name: SYNC,
+          line: `auth-user-pass-verify "/bin/sh ${syncScript} ${authConf}" via-file`,
+        });
+      }
+      const storm: { name: string; round: number; s: SwarmSummary }[] = [];
+      const only = values.phases?.split(',');
+      const keys = new Map([
+        [FLOOR, 'floor'],
+        [DEFERRED_NOOP, 'deferred'],
+        [LDAP, 'ldap'],
+        [SYNC, 'sync'],
+      ]);
+      const rounds = Number(values.rounds);
+      for (let round = 1; round <= rounds; round++) {
+        for (const phase of phases) {
+          const key = keys.get(phase.name) as string;
+          if (only !== undefined && !only.includes(key)) continue;
+          if (phase.name === SYNC && round < rounds) continue; // slow and only for context: once
+          await restartWith(phase.line);
+          const logStart = (await readFile(gateway.logFile)).length;
+          const s = await swarm(STORM, STORM_RATE, STORM, STORM_BOUND_MS, (p) => p.connected + p.failed >= STORM);
+          const log = (await readFile(gateway.logFile)).subarray(logStart).toString('utf8');
+          storm.push({ name: phase.name, round, s });
+          if (values['log-dir'] !== undefined) writeFileSync(join(values['log-dir'], `${key}-${round}.log`), log);
+          const all = s.ramp_seconds ?? Number.NaN;
+          console.log(
+            `  ${`${round}. ${phase.name}`.padEnd(31)} ${String(s.connected).padStart(5)}/${STORM} connected: all in ${all.toFixed(1).padStart(5)} s` +
+              ` (${(s.connected / all).toFixed(1)} logins/s), 99% in ${s.ramp_99_seconds?.toFixed(1) ?? '-'} s · connect p50 ${s.connect_ms.p50} ms p95 ${s.connect_ms.p95} ms` +
+              ` · server log: ${countIn(log, /connect-freq-initial/g)} rate-limit drops, ${countIn(log, /TLS key negotiation failed/g)} handshakes timed out, ${countIn(log, /TEMP\[backoff/g)} TEMP refusals`,
+          );
+          await sleep(1000);
+        }
+      }
+      // Best of the rounds: the machine is shared, and interference only ever makes a round slower.
+      const best = (name: string, pick: (s: SwarmSummary) => number | null) =>
+        Math.min(...storm.filter((p) => p.name === name).map((p) => pick(p.s) ?? Number.POSITIVE_INFINITY));
+      const line = (label: string, pick: (s: SwarmSummary) => number | null) => {
+        const floor = best(FLOOR, pick);
+        const ldap = best(LDAP, pick);
+        const sync = best(SYNC, pick);
+        console.log(
+          `  ${label}: floor ${floor.toFixed(1)} s (${(STORM / floor).toFixed(0)} logins/s), deferred no-op ${best(DEFERRED_NOOP, pick).toFixed(1)} s, ldap ${ldap.toFixed(1)} s (${(STORM / ldap).toFixed(0)} logins/s) → ldap / floor = ${(ldap / floor).toFixed(2)}× (goal ≤ 1.3×)` +
+            (Number.isFinite(sync) ? `; sync LDAP ${sync.toFixed(1)} s = ${(sync / floor).toFixed(2)}× the floor` : ''),
+        );
+      };
+      console.log(`\n  best of ${rounds} round(s):`);
+      line('all connected', (s) => (s.connected === STORM ? s.ramp_seconds : null));
+      line('99% connected', (s) => s.ramp_99_seconds);
+      const syncRun = storm.find((p) => p.name === SYNC);
+      if (syncRun !== undefined && syncRun.s.connected < STORM) {
+        console.log(`  (sync LDAP: only ${syncRun.s.connected} connected within ${STORM_BOUND_MS / 1000} s)`);
+      }
     };
-    console.log(`\n  best of ${rounds} round(s):`);
-    line('all connected', (s) => (s.connected === STORM ? s.ramp_seconds : null));
-    line('99% connected', (s) => s.ramp_99_seconds);
-    const syncRun = storm.find((p) => p.name === SYNC);
-    if (syncRun !== undefined && syncRun.s.connected < STORM) {
-      console.log(`  (sync LDAP: only ${syncRun.s.connected} connected within ${STORM_BOUND_MS / 1000} s)`);
-    }
+    if (!values['skip-storm']) await stormPart();
 
     // ---- B. most sessions held ------------------------------------------------------------
     if (!values['skip-hold']) {
