@@ -24,7 +24,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { freemem } from 'node:os';
+import { freemem, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -216,7 +216,8 @@ async function main(): Promise<void> {
           console.log(
             `  ${`${round}. ${phase.name}`.padEnd(31)} ${String(s.connected).padStart(5)}/${STORM} connected: all in ${all.toFixed(1).padStart(5)} s` +
               ` (${(s.connected / all).toFixed(1)} logins/s), 99% in ${s.ramp_99_seconds?.toFixed(1) ?? '-'} s · connect p50 ${s.connect_ms.p50} ms p95 ${s.connect_ms.p95} ms` +
-              ` · server log: ${countIn(log, /connect-freq-initial/g)} rate-limit drops, ${countIn(log, /TLS key negotiation failed/g)} handshakes timed out, ${countIn(log, /TEMP\[backoff/g)} TEMP refusals`,
+              ` · server log: ${countIn(log, /connect-freq-initial/g)} rate-limit drops, ${countIn(log, /TLS key negotiation failed/g)} handshakes timed out, ${countIn(log, /TEMP\[backoff/g)} TEMP refusals` +
+              ` · machine load ${loadavg()[0]?.toFixed(1)}`,
           );
           await sleep(1000);
         }

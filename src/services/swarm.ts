@@ -36,7 +36,6 @@ export interface SwarmLauncher {
   /** Ends every client, waits for every exit, removes the credentials. */
   close(): Promise<void>;
   liveCount(): number;
-  readonly credentialsDir: string;
 }
 
 export interface SwarmProgress {
@@ -107,7 +106,6 @@ export async function runSwarm(options: RunSwarmOptions): Promise<SwarmResult> {
   const onAbort = (): void => stopRun.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   const deadlineTimer = setTimeout(() => stopRun.abort(), options.durationMs);
-  const handles = new Map<number, SwarmClient>();
   const connectTimers = new Map<number, NodeJS.Timeout>();
   let wake: (() => void) | undefined;
   const nudge = (): void => {
@@ -189,7 +187,6 @@ export async function runSwarm(options: RunSwarmOptions): Promise<SwarmResult> {
           }
         },
       );
-      handles.set(id, handle);
       connectTimers.set(
         id,
         setTimeout(() => {

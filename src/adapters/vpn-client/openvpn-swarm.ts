@@ -190,5 +190,5 @@ export async function createOpenVpnSwarmLauncher(options: OpenVpnSwarmOptions): 
     process.off('exit', onProcessExit);
   };
 
-  return { launch, close, liveCount: () => live.size, credentialsDir: dir };
+  return { launch, close, liveCount: () => live.size };
 }
