@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateCompany } from '../../infra/local/company.ts';
 import { namespacePids } from '../../infra/local/netns.ts';
 import { type LocalStack, startStack } from '../../infra/local/stack.ts';
@@ -56,7 +56,7 @@ function swarmCredentialDirs(pid: number): Set<string> {
 describe('rac swarm on the real stack', () => {
   let stack: LocalStack;
   let dir: string;
-  let swarm: ChildProcess | undefined;
+  const swarms: ChildProcess[] = [];
   const rac = (args: string[]) => runRac(dir, args);
 
   beforeAll(async () => {
@@ -77,10 +77,20 @@ describe('rac swarm on the real stack', () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (swarm?.pid !== undefined && swarm.exitCode === null) swarm.kill('SIGKILL');
+    for (const child of swarms) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await stack?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
+
+  // A test that fails half-way must not leave its swarm running into the next one.
+  afterEach(async () => {
+    for (const child of swarms) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const gone = new Promise((resolveExit) => child.once('exit', resolveExit));
+      child.kill('SIGTERM');
+      await Promise.race([gone, sleep(10_000)]);
+    }
+  }, 20_000);
 
   it('grants the test accounts vpn with an ordinary roster batch', async () => {
     const out = await rac(['apply', 'roster.csv', '--yes', '--json']);
@@ -126,7 +136,7 @@ describe('rac swarm on the real stack', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    swarm = child;
+    swarms.push(child);
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -214,7 +224,7 @@ describe('rac swarm on the real stack', () => {
         stdio: 'ignore',
       },
     );
-    swarm = child;
+    swarms.push(child);
     let dirs = new Set<string>();
     for (let i = 0; i < 100 && (dirs.size === 0 || pidsMentioning([...dirs][0] as string).length < 10); i++) {
       await sleep(100);
@@ -240,7 +250,8 @@ describe('rac swarm on the real stack', () => {
       '--netns',
       clientsNs,
     ]);
-    expect(next.code, next.stderr).toBe(0);
+    // Whether its one client made it within 2 s does not matter here (0 or 5): the sweep does.
+    expect([0, 5], next.stderr).toContain(next.code);
     expect(existsSync(credentialsDir)).toBe(false);
   });
 
