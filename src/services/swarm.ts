@@ -77,10 +77,14 @@ export interface SwarmResult {
   spread: Map<string, number>;
 }
 
+/**
+ * Waits `ms` (or until `signal` aborts). Always through a timer, even for 0: a loop of already
+ * resolved awaits would run on microtasks alone and starve the timers that are to end it.
+ */
 const sleepFor = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolveSleep) => {
-    if (signal.aborted || ms <= 0) return resolveSleep();
-    const timer = setTimeout(done, ms);
+    if (signal.aborted) return resolveSleep();
+    const timer = setTimeout(done, Math.max(0, ms));
     function done(): void {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
@@ -196,7 +200,7 @@ export async function runSwarm(options: RunSwarmOptions): Promise<SwarmResult> {
       );
     }
     // Hold until the deadline; stop early only when nothing is held and nothing is coming.
-    while (!stopRun.signal.aborted) {
+    while (!stopRun.signal.aborted && now() < deadline) {
       if (tally.pending === 0 && tally.concurrent === 0 && tally.started === order.length) break;
       await sleepFor(Math.min(500, deadline - now()), stopRun.signal);
     }
