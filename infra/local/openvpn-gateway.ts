@@ -5,7 +5,7 @@
  * (LDAP password over the directory's ldapi:// socket + vpn tier group), and an sshd for the host.
  *
  * Layout of a gateway's dataDir (default /dev/shm/rac-gw-XXXXXX, mode 0700; see netns.scratchRoot):
- *   server.conf  auth-ldap.sh  auth-ldap.conf  pki/server.{crt,key}
+ *   server.conf  auth-ldap.sh  auth-ldap.conf  pki/server.{crt,key}  pki/auth-token.key
  *   ccd -> ccd.d/0       client-config-dir: a SYMLINK; rac swaps it with `mv -T` to a new directory
  *   mgmt/management.sock the management interface (dir 0700, management-client-user root)
  *   tmp/                 tmp-dir: a tmpfs mounted only in the server's own mount namespace
@@ -366,7 +366,7 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
           'private',
           '/bin/sh',
           '-c',
-          `mount -t tmpfs -o mode=700,size=16m tmpfs "$1" && exec ${OPENVPN} --config "$2"`,
+          `mount -t tmpfs -o mode=700,size=64m tmpfs "$1" && exec ${OPENVPN} --config "$2"`,
           'sh',
           tmpDir,
           configFile,
@@ -448,6 +448,9 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
       { mode: 0o600 },
     );
     const statusFile = join(dataDir, 'status.log');
+    // auth-gen-token-secret: tokens stay valid across stopServer/startServer.
+    const authTokenSecret = join(dataDir, 'pki', 'auth-token.key');
+    await execOk([OPENVPN, '--genkey', 'auth-token', authTokenSecret], { timeoutMs: 10_000 });
     const values: Record<string, string> = {
       LOCAL_ADDRESS: toClients.gatewayAddress,
       PORT: String(vpnPort),
@@ -460,6 +463,7 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
       TMP_DIR: tmpDir,
       AUTH_SCRIPT: authScript,
       AUTH_CONF: authConf,
+      AUTH_TOKEN_SECRET: authTokenSecret,
       CCD_DIR: ccdDir,
       MANAGEMENT_SOCKET: managementSocket,
       STATUS_FILE: statusFile,

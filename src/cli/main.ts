@@ -76,6 +76,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/token.ts')).tokenCommand,
     summary: 'API tokens: create --role viewer|operator|admin --name n, list, revoke n',
   },
+  swarm: {
+    load: async () => (await import('./commands/swarm.ts')).swarmCommand,
+    summary: 'real VPN clients for a capacity check: paced, held, then all ended',
+  },
 };
 
 const HELP = `rac — remote-access-capacity
