@@ -7,11 +7,23 @@ const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 const connections = new Map<number, Client>();
 let nextConnection = 1;
 
-/** The dry run runs beside the local stack: it speaks to loopback only, never further. */
+/**
+ * The dry run runs beside the local stack: it speaks to loopback only, and to the addresses the
+ * caller names in RAC_DRY_RUN_LOCAL_HOSTS as its own test hosts (in network namespaces it made),
+ * never further.
+ */
+const LOCAL_HOSTS = new Set(
+  (process.env['RAC_DRY_RUN_LOCAL_HOSTS'] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== ''),
+);
 function assertLoopback(url: string): void {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)))
-    throw new Error(`dry run: refusing ${url}: only loopback addresses are allowed`);
+  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || LOCAL_HOSTS.has(host)))
+    throw new Error(
+      `dry run: refusing ${url}: only loopback addresses and the hosts in RAC_DRY_RUN_LOCAL_HOSTS are allowed`,
+    );
 }
 
 async function handle(request: BridgeRequest): Promise<unknown> {
