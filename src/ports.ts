@@ -1,6 +1,7 @@
-import type { DirectoryPerson, ObservedMemberships } from './core/plan/plan.ts';
+import type { DirectoryPerson, ObservedMemberships, Plan } from './core/plan/plan.ts';
 import type { MemberEntry } from './core/plan/resolve-people.ts';
 import type { Tier } from './core/tiers.ts';
+import type { Topology } from './core/topology.ts';
 
 /** The company directory, as the services need it. Implemented over ldapts in adapters/ldap. */
 export interface Directory {
@@ -39,8 +40,6 @@ export interface Logger {
   error(fields: Record<string, unknown>, message: string): void;
   child(fields: Record<string, unknown>): Logger;
 }
-
-export type { Store } from './adapters/store/sqlite-store.ts';
 
 // ── Gateways and bastions ─────────────────────────────────────────────────────────────────────
 
@@ -158,4 +157,462 @@ export interface GatewayDriver {
    */
   revoke?(uids: readonly string[], signal?: AbortSignal): Promise<GatewayApplyReport>;
   close(): Promise<void>;
+}
+
+// ── The state store ─────────────────────────────────────────────────────────────────────────
+
+export type BatchStatus = 'applying' | 'applied' | 'partial' | 'failed';
+
+export type ItemOutcome = 'pending' | 'applied' | 'failed';
+
+export interface BatchRecord {
+  readonly seq: number;
+  readonly id: string;
+  readonly planId: string;
+  readonly mode: Plan['mode'];
+  readonly status: BatchStatus;
+  readonly actor: string;
+  readonly runs: number;
+  readonly rollbackOf: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface BatchItem {
+  readonly batchId: string;
+  readonly seq: number;
+  readonly uid: string;
+  readonly dn: string;
+  readonly action: string;
+  readonly beforeTier: Tier | null;
+  readonly afterTier: Tier | null;
+  readonly beforeGroups: readonly Tier[];
+  readonly beforeSshKeys: readonly string[];
+  readonly afterSshKeys: readonly string[] | null;
+  readonly expires: string | null;
+  readonly outcome: ItemOutcome;
+  readonly error: string | null;
+  readonly appliedAt: string | null;
+}
+
+export interface GrantRecord {
+  readonly uid: string;
+  readonly tier: Tier;
+  readonly batchId: string;
+  readonly expires: string | null;
+  readonly grantedAt: string;
+  readonly updatedAt: string;
+}
+
+export interface AuditRecord {
+  readonly id: number;
+  /** Why, as the operator said it (--reason), or null. */
+  readonly reason: string | null;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly batchId: string | null;
+  readonly uid: string | null;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  readonly action: string;
+  readonly actor: string;
+  readonly batchId?: string | null;
+  readonly uid?: string | null;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface ItemResult {
+  readonly uid: string;
+  readonly outcome: 'applied' | 'failed';
+  readonly error?: string | null;
+}
+
+export interface LockHandle {
+  readonly id: string;
+  /** Set when a lock left by a dead process on this host was taken over. */
+  readonly tookOverFrom: {
+    id: string;
+    holder: string;
+    pid: number;
+    acquiredAt: string;
+  } | null;
+}
+
+/** One recorded capacity check (k6 summary judged by core/capacity-check). */
+export interface CapacityCheckRecord {
+  readonly id: string;
+  readonly at: string;
+  readonly topology: string;
+  /** Peak concurrent sessions observed (what a passing check verifies). */
+  readonly peakSessions: number;
+  readonly passed: boolean;
+  readonly dryRun: boolean;
+  readonly targetSessions: number | null;
+  readonly k6Version: string | null;
+  readonly durationSeconds: number | null;
+  readonly shape: string | null;
+  readonly scenarios: Record<string, unknown>;
+  readonly conditions: readonly unknown[];
+  readonly source: string | null;
+  readonly recordedBy: string;
+  /** The summary document as recorded. */
+  readonly summary: string;
+}
+
+export type TokenRole = 'viewer' | 'operator' | 'admin';
+
+export interface TokenRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly role: TokenRole;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+export interface HistoryPoint {
+  readonly at: string;
+  readonly sessions: number;
+  readonly limit: number;
+  readonly byTier: Readonly<Record<string, number>>;
+}
+
+export interface ServiceBatch {
+  readonly batchId: string;
+  readonly planId: string;
+  readonly options: {
+    canary?: number;
+    waveSize?: number;
+  };
+  readonly actor: string;
+  readonly state: 'running' | 'checkpointed' | 'finished';
+}
+
+export interface RecordedTopology {
+  readonly seq: number;
+  readonly topology: Topology;
+  readonly recordedAt: string;
+  readonly actor: string;
+}
+
+export type WireGuardKeySource = 'roster' | 'generated';
+
+export interface WireGuardKeyRecord {
+  readonly uid: string;
+  readonly publicKey: string;
+  readonly source: WireGuardKeySource;
+  readonly issuedAt: string;
+}
+
+/** Plans as they were made: a header and one row per person, with the digest of the text. */
+export interface PlanStore {
+  /**
+   * Stores a plan once: its header, one row per person, and the digest of its text (see
+   * serializePlan), against which apply checks a plan file.
+   */
+  savePlan(plan: Plan, digest?: string): void;
+  getPlan(id: string): Plan | null;
+  getPlanDigest(id: string): string | null;
+}
+
+/** Batches and their runs, items, outcomes per person and per host. */
+export interface BatchStore {
+  getBatch(id: string): BatchRecord | null;
+  getBatchByPlan(planId: string): BatchRecord | null;
+  /** The newest unfinished batch made from a roster with this digest: a re-run resumes it. */
+  findUnfinishedBatchBySource(digest: string): BatchRecord | null;
+  listBatches(limit?: number): BatchRecord[];
+  /** Creates the batch with one pending item per person who needs a change, and audits it. */
+  createBatch(input: { id: string; plan: Plan; actor: string; rollbackOf?: string | null }): BatchRecord;
+  /** Marks the start of one run of a batch (a resumed batch gets run 2, 3, …) and audits it. */
+  startRun(batchId: string, actor: string, detail?: Record<string, unknown>): number;
+  finishRun(batchId: string, actor: string, status: BatchStatus, detail: Record<string, unknown>): void;
+  setBatchStatus(batchId: string, status: BatchStatus): void;
+  getItems(batchId: string): BatchItem[];
+  /**
+   * Writes the intent before a wave touches the directory (Vault's rule: no change without
+   * its audit record).
+   */
+  recordIntent(batchId: string, actor: string, detail: Record<string, unknown>): void;
+  /**
+   * Records a wave's verified outcomes, the resulting grants and one audit record per person,
+   * in one transaction.
+   */
+  recordOutcomes(
+    batchId: string,
+    actor: string,
+    results: readonly ItemResult[],
+    options?: {
+      startedAt?: string;
+    },
+  ): void;
+  /** Batches after `batchId` that changed any of `uids`, newest first. */
+  laterChanges(batchId: string, uids: readonly string[]): Map<string, string>;
+  /** Outcome of a batch's people on one gateway or bastion ('applied', or 'pending' while it is down). */
+  recordSystemOutcomes(
+    batchId: string,
+    system: string,
+    results: ReadonlyArray<{
+      uid: string;
+      outcome: 'applied' | 'pending' | 'failed';
+      error?: string | null;
+    }>,
+    actor: string,
+  ): void;
+  getSystemOutcomes(batchId: string): Array<{
+    uid: string;
+    system: string;
+    outcome: string;
+    error: string | null;
+  }>;
+  /** How long each finished batch took, from its creation to its last update (all its runs). */
+  batchSeconds(): Array<{
+    mode: string;
+    status: string;
+    seconds: number;
+  }>;
+}
+
+/** Current grants, revocations that outrank running batches, and stable gateway addresses. */
+export interface GrantStore {
+  getGrant(uid: string): GrantRecord | null;
+  listGrants(): Map<string, Tier>;
+  grantCounts(): Record<Tier, number>;
+  /** Grants that carry an end date. */
+  datedGrants(): Array<{
+    uid: string;
+    tier: Tier;
+    expires: string;
+  }>;
+  /** Ends rac's record of grants of people who are gone (no longer in the directory), audited. */
+  closeGrants(uids: readonly string[], actor: string, reason: string): void;
+  /**
+   * Revocations are written before anything is removed, and outrank every batch that started
+   * before them: hosts never get these people back until a later batch grants them again.
+   */
+  recordRevocations(uids: readonly string[], actor: string, reason: string): string;
+  /** People revoked and not granted again since, with when, by whom and why. */
+  activeRevocations(): Map<
+    string,
+    {
+      at: string;
+      actor: string;
+      reason: string;
+    }
+  >;
+  /** Of `uids`, those revoked at or after `since` (a running batch's start). */
+  revokedSince(since: string, uids?: readonly string[]): Set<string>;
+  /** Stable VPN addresses of one gateway (core/openvpn/allocate-addresses decides them). */
+  getAddresses(gateway: string): Map<
+    string,
+    {
+      tier: 'vpn' | 'vpn-bastion';
+      address: string;
+    }
+  >;
+  /**
+   * Reads the gateway's addresses, lets `decide` allocate, and saves the result, all in one
+   * write transaction: two writers (an apply and a revocation) never hand out one address twice.
+   */
+  allocateAddresses<
+    T extends {
+      assignments: ReadonlyMap<
+        string,
+        {
+          tier: 'vpn' | 'vpn-bastion';
+          address: string;
+        }
+      >;
+      released: readonly string[];
+    },
+  >(
+    gateway: string,
+    decide: (
+      current: Map<
+        string,
+        {
+          tier: 'vpn' | 'vpn-bastion';
+          address: string;
+        }
+      >,
+    ) => T,
+  ): T;
+  saveAddresses(
+    gateway: string,
+    assignments: ReadonlyMap<
+      string,
+      {
+        tier: 'vpn' | 'vpn-bastion';
+        address: string;
+      }
+    >,
+    released: readonly string[],
+  ): void;
+}
+
+/** The append-only audit log. */
+export interface AuditStore {
+  audit(entry: AuditEntry): void;
+  /** Audit records, oldest first; at most `limit` (default 1000) — the newest ones with `newest`. */
+  listAudit(filter?: {
+    batchId?: string;
+    uid?: string;
+    action?: string;
+    limit?: number;
+    newest?: boolean;
+  }): AuditRecord[];
+  /**
+   * Audit records the exporter counts (revocations, provisioning operations), newer than
+   * `afterId`, oldest first, at most `limit`: each collection cycle reads only what is new (the
+   * primary key bounds the scan), never the whole log.
+   */
+  auditEventsAfter(
+    afterId: number,
+    limit?: number,
+  ): Array<{
+    id: number;
+    action: string;
+    detail: string;
+  }>;
+}
+
+/** The apply lock. */
+export interface LockStore {
+  /**
+   * One applying batch at a time (Terraform's state lock). A lock whose holder process is gone
+   * from this host is taken over and the takeover is reported; a live holder refuses.
+   */
+  acquireLock(name: string, holder: string): LockHandle;
+  releaseLock(name: string, id: string): void;
+}
+
+/** Topologies and the capacity checks recorded against them. */
+export interface CapacityStore {
+  /** When this topology was first seen (recorded now if new). */
+  topologySeen(digest: string, at: Date): string;
+  /**
+   * The newest passing capacity check recorded for this topology that saw sessions, if any. A
+   * dry run counts only when the config accepts dry runs (capacity.accept_dry_run).
+   */
+  latestPassingCheck(
+    topology: string,
+    options?: {
+      acceptDryRun?: boolean;
+    },
+  ): {
+    sessions: number;
+    at: string;
+    dryRun: boolean;
+  } | null;
+  /** Stores one capacity check result with its metadata, and audits it. */
+  saveCapacityCheck(check: CapacityCheckRecord): void;
+  /** Recorded capacity checks, newest first, without the raw summaries. */
+  listCapacityChecks(limit?: number): Array<
+    Omit<CapacityCheckRecord, 'summary'> & {
+      note?: string;
+    }
+  >;
+}
+
+/** When people were first and last seen connected (the onboarding funnel). */
+export interface ActivityStore {
+  /** Marks people as seen connected now: first_seen once, last_seen every time. */
+  recordSeen(uids: Iterable<string>, at: Date): void;
+  /** The onboarding funnel per tier, and each connected person's time to first connection. */
+  funnel(now: Date): {
+    stages: Record<
+      Tier,
+      {
+        granted: number;
+        connectedOnce: number;
+        active24h: number;
+        active7d: number;
+      }
+    >;
+    firstConnectionSeconds: number[];
+  };
+}
+
+/** The topologies rac was told about (rac expand), newest current; append only. */
+export interface TopologyStore {
+  /** The topology recorded last, or null before the first `rac expand` (or check). */
+  current(): RecordedTopology | null;
+  /** Every recorded topology, newest first. */
+  history(limit?: number): RecordedTopology[];
+  /** Records `topology` as the current one and audits it with `detail` (what changed, and why). */
+  record(topology: Topology, actor: string, detail: Record<string, unknown>): RecordedTopology;
+}
+
+/** What rac serve keeps: API tokens (hashed), capacity history, background batches. */
+export interface ServiceStore {
+  createToken(input: { id: string; name: string; role: TokenRole; hash: string; actor: string }): TokenRecord;
+  /** The live token with this hash (the caller compares in constant time), or null. */
+  tokenByHash(hash: string):
+    | (TokenRecord & {
+        hash: string;
+      })
+    | null;
+  touchToken(id: string): void;
+  listTokens(): TokenRecord[];
+  revokeToken(nameOrId: string, actor: string): TokenRecord;
+  /** One point of the capacity page's history; the oldest beyond HISTORY_LIMIT go. */
+  addHistory(point: HistoryPoint): void;
+  history(since: string): HistoryPoint[];
+  /** The audit log, newest first, filtered; `before` (an id) pages back. */
+  auditPage(filter: {
+    actor?: string;
+    action?: string;
+    uid?: string;
+    batchId?: string;
+    since?: string;
+    before?: number;
+    limit: number;
+  }): AuditRecord[];
+  saveServiceBatch(batch: ServiceBatch): void;
+  /** Batches the service started and did not finish: stopped by a shutdown or a crash. */
+  unfinishedServiceBatches(): ServiceBatch[];
+}
+
+/** WireGuard public keys (never a private one) and gateway assignments. */
+export interface WireGuardKeyStore {
+  getKey(uid: string): WireGuardKeyRecord | null;
+  /** Every person's public key, by uid. */
+  listKeys(): Map<string, WireGuardKeyRecord>;
+  /**
+   * Records a person's public key. `expectIssuedAt` makes it a compare-and-set: the key is
+   * replaced only if the stored one is still the one the caller saw (null: none), so two
+   * concurrent `rac profile` runs cannot both hand out a key. Returns false when it lost.
+   */
+  setKey(input: {
+    uid: string;
+    publicKey: string;
+    source: WireGuardKeySource;
+    actor: string;
+    expect?: {
+      issuedAt: string | null;
+    };
+    batchId?: string | null;
+  }): boolean;
+  getAssignments(): Map<string, string>;
+  saveAssignments(
+    assignments: ReadonlyMap<string, string>,
+    changed: readonly string[],
+    released: readonly string[],
+  ): void;
+}
+
+/**
+ * The state store, as the services see it: one interface per aggregate. Implemented over
+ * node:sqlite in adapters/store.
+ */
+export interface Store extends PlanStore, BatchStore, GrantStore, AuditStore, LockStore, CapacityStore, ActivityStore {
+  readonly path: string;
+  readonly topologies: TopologyStore;
+  readonly service: ServiceStore;
+  readonly wireguard: WireGuardKeyStore;
+  close(): void;
 }

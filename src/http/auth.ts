@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { TokenRecord, TokenRole } from '../adapters/store/service-store.ts';
 import { AppError } from '../core/errors.ts';
+import type { TokenRecord, TokenRole } from '../ports.ts';
 import { authenticateToken, roleAllows } from '../services/api-tokens.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 

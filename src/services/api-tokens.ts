@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { TokenRecord, TokenRole } from '../adapters/store/service-store.ts';
 import { AppError } from '../core/errors.ts';
+import type { TokenRecord, TokenRole } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
 
 export const TOKEN_ROLES = ['viewer', 'operator', 'admin'] as const satisfies readonly TokenRole[];

@@ -1,10 +1,10 @@
-import type { BatchItem, BatchRecord, ItemResult, LockHandle } from '../adapters/store/sqlite-store.ts';
 import { normalizeDn } from '../core/dn.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { observedGroupsOf, personState, recheckCapacity } from '../core/plan/build-plan.ts';
 import type { ObservedMemberships, Plan } from '../core/plan/plan.ts';
 import { TIERS, type Tier, tiersIncludedBy } from '../core/tiers.ts';
+import type { BatchItem, BatchRecord, ItemResult, LockHandle } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
 import { withApplyLock } from './locks.ts';
 import { syncGateways } from './sync-gateways.ts';

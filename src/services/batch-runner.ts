@@ -1,6 +1,6 @@
-import type { BatchRecord } from '../adapters/store/sqlite-store.ts';
 import { AppError } from '../core/errors.ts';
 import type { Plan } from '../core/plan/plan.ts';
+import type { BatchRecord } from '../ports.ts';
 import { type ApplyReport, applyPlan, type ProgressEvent } from './apply-plan.ts';
 import type { ServiceDeps } from './deps.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Store } from '../adapters/store/sqlite-store.ts';
 import type { Config } from '../config/schema.ts';
 import { type CapacityLimit, capacityLimit, capacityPools } from '../core/capacity.ts';
+import type { Store } from '../ports.ts';
 import { previousVerifiedFor } from './topology.ts';
 
 /** The topology a capacity check proves: the set of gateways with their kinds and ratings. */

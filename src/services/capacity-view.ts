@@ -1,4 +1,4 @@
-import type { HistoryPoint } from '../adapters/store/service-store.ts';
+import type { HistoryPoint } from '../ports.ts';
 import { buildCapacityBoard, type CapacityBoard } from './capacity-board.ts';
 import type { CollectorSnapshot } from './collector.ts';
 import type { ServiceDeps } from './deps.ts';

@@ -1,8 +1,7 @@
-import type { Store } from '../adapters/store/sqlite-store.ts';
 import type { Config } from '../config/schema.ts';
 import type { CapacityLimit } from '../core/capacity.ts';
 import type { Policy } from '../core/policy.ts';
-import type { Clock, Directory, GatewayDriver, Logger } from '../ports.ts';
+import type { Clock, Directory, GatewayDriver, Logger, Store } from '../ports.ts';
 
 /** What every use-case gets: ports, not adapters. Built by compose.ts. */
 export interface ServiceDeps {

@@ -1,7 +1,7 @@
-import type { RecordedTopology } from '../adapters/store/topology-store.ts';
 import type { CapacityLimit } from '../core/capacity.ts';
 import { AppError } from '../core/errors.ts';
 import { describeDiff, hostsToProvision, type Topology, type TopologyDiff } from '../core/topology.ts';
+import type { RecordedTopology } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
 import { withApplyLock } from './locks.ts';
 import { desiredStateOf, type HostFailure, readDirectoryView, syncGateways } from './sync-gateways.ts';

@@ -1,4 +1,4 @@
-import type { LockHandle } from '../adapters/store/sqlite-store.ts';
+import type { LockHandle } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
 
 /** The one lock of everything that writes hosts from the directory's state: apply, rollback, drift --fix. */

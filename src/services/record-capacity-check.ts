@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { CapacityCheckRecord } from '../adapters/store/sqlite-store.ts';
 import {
   type CapacityVerification,
   type CheckVerdict,
@@ -8,6 +7,7 @@ import {
 } from '../core/capacity-check/judge-check.ts';
 import { parseK6Summary, type SummaryShape } from '../core/capacity-check/parse-summary.ts';
 import { AppError } from '../core/errors.ts';
+import type { CapacityCheckRecord } from '../ports.ts';
 import { topologyDigest } from './capacity-limit.ts';
 import type { ServiceDeps } from './deps.ts';
 import { configTopology } from './topology.ts';

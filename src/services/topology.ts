@@ -1,5 +1,3 @@
-import type { Store } from '../adapters/store/sqlite-store.ts';
-import type { RecordedTopology } from '../adapters/store/topology-store.ts';
 import type { Config } from '../config/schema.ts';
 import {
   describeDiff,
@@ -11,6 +9,7 @@ import {
   type TopologyDiff,
   topologyOf,
 } from '../core/topology.ts';
+import type { RecordedTopology, Store } from '../ports.ts';
 
 /** The topology the config describes: every gateway and bastion with its kind and rating. */
 export function configTopology(config: Config): Topology {

@@ -1,33 +1,9 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { AppError } from '../../core/errors.ts';
+import type { HistoryPoint, ServiceBatch, TokenRecord, TokenRole } from '../../ports.ts';
 import type { AuditEntry, AuditRecord } from './sqlite-store.ts';
 
-export type TokenRole = 'viewer' | 'operator' | 'admin';
-
-export interface TokenRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly role: TokenRole;
-  readonly createdAt: string;
-  readonly createdBy: string;
-  readonly lastUsedAt: string | null;
-  readonly revokedAt: string | null;
-}
-
-export interface HistoryPoint {
-  readonly at: string;
-  readonly sessions: number;
-  readonly limit: number;
-  readonly byTier: Readonly<Record<string, number>>;
-}
-
-export interface ServiceBatch {
-  readonly batchId: string;
-  readonly planId: string;
-  readonly options: { canary?: number; waveSize?: number };
-  readonly actor: string;
-  readonly state: 'running' | 'checkpointed' | 'finished';
-}
+export type { HistoryPoint, ServiceBatch, TokenRecord, TokenRole };
 
 /** How many history points are kept (one per collector cycle is sampled at most once a minute: 24 h). */
 export const HISTORY_LIMIT = 1440;

@@ -7,113 +7,43 @@ import { AppError } from '../../core/errors.ts';
 import type { Plan, PlannedPerson } from '../../core/plan/plan.ts';
 import { digestPlan } from '../../core/plan/serialize-plan.ts';
 import type { Tier } from '../../core/tiers.ts';
+import type {
+  AuditEntry,
+  AuditRecord,
+  BatchItem,
+  BatchRecord,
+  BatchStatus,
+  CapacityCheckRecord,
+  GrantRecord,
+  ItemOutcome,
+  ItemResult,
+  LockHandle,
+  Store,
+} from '../../ports.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { createServiceStore } from './service-store.ts';
 import { createTopologyStore } from './topology-store.ts';
 import { createWireGuardStore } from './wireguard-store.ts';
 
-export type BatchStatus = 'applying' | 'applied' | 'partial' | 'failed';
-export type ItemOutcome = 'pending' | 'applied' | 'failed';
-
-export interface BatchRecord {
-  readonly seq: number;
-  readonly id: string;
-  readonly planId: string;
-  readonly mode: Plan['mode'];
-  readonly status: BatchStatus;
-  readonly actor: string;
-  readonly runs: number;
-  readonly rollbackOf: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-export interface BatchItem {
-  readonly batchId: string;
-  readonly seq: number;
-  readonly uid: string;
-  readonly dn: string;
-  readonly action: string;
-  readonly beforeTier: Tier | null;
-  readonly afterTier: Tier | null;
-  readonly beforeGroups: readonly Tier[];
-  readonly beforeSshKeys: readonly string[];
-  readonly afterSshKeys: readonly string[] | null;
-  readonly expires: string | null;
-  readonly outcome: ItemOutcome;
-  readonly error: string | null;
-  readonly appliedAt: string | null;
-}
-
-export interface GrantRecord {
-  readonly uid: string;
-  readonly tier: Tier;
-  readonly batchId: string;
-  readonly expires: string | null;
-  readonly grantedAt: string;
-  readonly updatedAt: string;
-}
-
-export interface AuditRecord {
-  readonly id: number;
-  /** Why, as the operator said it (--reason), or null. */
-  readonly reason: string | null;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly batchId: string | null;
-  readonly uid: string | null;
-  readonly detail: Record<string, unknown>;
-}
-
-export interface AuditEntry {
-  readonly action: string;
-  readonly actor: string;
-  readonly batchId?: string | null;
-  readonly uid?: string | null;
-  readonly detail?: Record<string, unknown>;
-}
-
-export interface ItemResult {
-  readonly uid: string;
-  readonly outcome: 'applied' | 'failed';
-  readonly error?: string | null;
-}
-
-export interface LockHandle {
-  readonly id: string;
-  /** Set when a lock left by a dead process on this host was taken over. */
-  readonly tookOverFrom: { id: string; holder: string; pid: number; acquiredAt: string } | null;
-}
-
-/** One recorded capacity check (k6 summary judged by core/capacity-check). */
-export interface CapacityCheckRecord {
-  readonly id: string;
-  readonly at: string;
-  readonly topology: string;
-  /** Peak concurrent sessions observed (what a passing check verifies). */
-  readonly peakSessions: number;
-  readonly passed: boolean;
-  readonly dryRun: boolean;
-  readonly targetSessions: number | null;
-  readonly k6Version: string | null;
-  readonly durationSeconds: number | null;
-  readonly shape: string | null;
-  readonly scenarios: Record<string, unknown>;
-  readonly conditions: readonly unknown[];
-  readonly source: string | null;
-  readonly recordedBy: string;
-  /** The summary document as recorded. */
-  readonly summary: string;
-}
-
-export type Store = ReturnType<typeof openStore>;
+export type {
+  AuditEntry,
+  AuditRecord,
+  BatchItem,
+  BatchRecord,
+  BatchStatus,
+  CapacityCheckRecord,
+  GrantRecord,
+  ItemOutcome,
+  ItemResult,
+  LockHandle,
+  Store,
+};
 
 /**
  * The state store: one SQLite file, WAL with synchronous=FULL (a committed transaction
  * survives power loss), versioned migrations, an append-only audit table.
  */
-export function openStore(path: string, options: { now?: () => Date; reason?: string | null } = {}) {
+export function openStore(path: string, options: { now?: () => Date; reason?: string | null } = {}): Store {
   const now = () => (options.now ?? (() => new Date()))().toISOString();
   if (path !== ':memory:') {
     // Plans, grants and the audit log are nobody else's business: 0700/0600 whatever the umask.

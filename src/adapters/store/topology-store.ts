@@ -1,13 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { fingerprintOf, type Topology, type TopologyHost } from '../../core/topology.ts';
+import type { RecordedTopology } from '../../ports.ts';
 import type { AuditEntry } from './sqlite-store.ts';
 
-export interface RecordedTopology {
-  readonly seq: number;
-  readonly topology: Topology;
-  readonly recordedAt: string;
-  readonly actor: string;
-}
+export type { RecordedTopology };
 
 /**
  * The topologies rac was told about (`rac expand`), in order: the full description of every

@@ -1,16 +1,10 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { AppError } from '../../core/errors.ts';
 import { isWireGuardKey } from '../../core/wireguard/keys.ts';
+import type { WireGuardKeyRecord, WireGuardKeySource } from '../../ports.ts';
 import type { AuditEntry } from './sqlite-store.ts';
 
-export type WireGuardKeySource = 'roster' | 'generated';
-
-export interface WireGuardKeyRecord {
-  readonly uid: string;
-  readonly publicKey: string;
-  readonly source: WireGuardKeySource;
-  readonly issuedAt: string;
-}
+export type { WireGuardKeyRecord, WireGuardKeySource };
 
 /**
  * People's WireGuard PUBLIC keys and their gateway assignments. There is no column for a

@@ -107,7 +107,7 @@ describe('the k6 scripts, checked without k6', () => {
     }).catch((err: { code: number; stdout: string; stderr: string }) => err);
     expect('code' in result ? result.code : 0).toBe(107);
     expect(result.stderr).toContain('refusing http://192.0.2.10:9090/api/v1/query');
-    expect(result.stderr).toContain('only loopback addresses are allowed');
+    expect(result.stderr).toContain('only loopback addresses and the hosts in RAC_DRY_RUN_LOCAL_HOSTS are allowed');
     expect(result.stderr).toContain('dry run: no load generated');
   });
 
