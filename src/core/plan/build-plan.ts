@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type CapacityLimit, emptyCounts, gateCapacity, type TierCounts } from '../capacity.ts';
 import { normalizeDn } from '../dn.ts';
 import { sameSshKeys, sshKeyId } from '../ssh-key-id.ts';
