@@ -7,7 +7,7 @@ import { TIERS, type Tier, tiersIncludedBy } from '../core/tiers.ts';
 import type { BatchItem, BatchRecord, ItemResult, LockHandle } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
 import { withApplyLock } from './locks.ts';
-import { syncGateways } from './sync-gateways.ts';
+import { type SystemResult, syncGateways } from './sync-gateways.ts';
 import { recordRosterWireGuardKeys } from './wireguard-keys.ts';
 
 export interface ApplyOptions {
@@ -83,223 +83,284 @@ export interface ApplyReport {
  */
 export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOptions = {}): Promise<ApplyReport> {
   const started = performance.now();
-  const { store, directory, actor, config } = deps;
-  const log = deps.logger.child({ plan: plan.id });
   assertSameDirectory(deps, plan);
-
   const locked = <T>(body: (lock: LockHandle | null) => Promise<T>): Promise<T> =>
     options.revocation === true ? body(null) : withApplyLock(deps, body);
   return locked(async (lock) => {
-    store.savePlan(plan);
-    const existing = store.getBatchByPlan(plan.id);
-    const memberships = await directory.readMemberships();
-    const keysNow = await currentKeys(deps, plan);
-    const itemsBefore = existing === null ? [] : store.getItems(existing.id);
-    assertNotStale(plan, memberships, keysNow, existing, itemsBefore);
-
-    if (existing === null) {
-      const capacity = recheckCapacity(plan, memberships, config.directory.users_base, {
-        limit: deps.capacityLimit(),
-        peakConcurrency: config.capacity.peak_concurrency,
-        enforce: config.capacity.enforce,
-      });
-      if (capacity.verdict === 'refuse') {
-        throw new AppError('RAC_CAPACITY_REFUSED', `capacity refused: ${capacity.message}`, { details: { capacity } });
-      }
-      if (capacity.verdict === 'warn') log.warn({ capacity: capacity.message }, 'capacity exceeded (enforce: warn)');
-    }
-
-    const batch =
-      existing ??
-      store.createBatch({ id: newId('b', deps.clock.now()), plan, actor, rollbackOf: plan.source.rollbackOf });
-    const trusted = plan.source.trustedRosterAttributes ?? [];
-    if (existing === null && trusted.length > 0) {
-      store.audit({
-        action: 'batch.trust-roster-attributes',
-        actor,
-        batchId: batch.id,
-        detail: { count: trusted.length, people: trusted.slice(0, 1000) },
-      });
-    }
-    const run = store.startRun(batch.id, actor, {
+    const { batch, existing, memberships, keysNow } = await admitBatch(deps, plan);
+    const run = deps.store.startRun(batch.id, deps.actor, {
       canary: options.canary ?? null,
       waveSize: options.waveSize ?? null,
       ...(lock?.tookOverFrom == null ? {} : { lockTakenOverFrom: lock.tookOverFrom.id }),
     });
-    const runStartedAt = deps.clock.now().toISOString();
-    const bLog = log.child({ batch: batch.id, run });
-
-    const items = store.getItems(batch.id);
-    const open = items.filter((i) => i.outcome !== 'applied');
-    // Converged already (a crashed run wrote them, or someone did by hand): record, never rewrite.
-    const inPlace = open.filter((i) => isInPlace(i, memberships, keysNow));
-    store.recordOutcomes(
-      batch.id,
-      actor,
-      inPlace.map((i) => ({ uid: i.uid, outcome: 'applied' })),
-    );
-    const todo = open.filter((i) => !isInPlace(i, memberships, keysNow));
-    const waves = splitWaves(todo, options);
-    const stats = { modifies: 0, retries: 0 };
-    const failures = new Map<string, string>();
-    let stoppedEarly: string | null = null;
-    let done = 0;
-
-    try {
-      for (const [index, wave] of waves.entries()) {
-        if (options.signal?.aborted) {
-          stoppedEarly = 'interrupted';
-          break;
-        }
-        // Revocation outranks the batch: nobody revoked since it started is granted by it.
-        const revoked = options.revocation === true ? new Set<string>() : revokedDuring(deps, runStartedAt, wave);
-        const waveStartedAt = deps.clock.now().toISOString();
-        const go = wave.filter((i) => !revoked.has(i.uid));
-        store.recordIntent(batch.id, actor, { run, wave: index + 1, uids: go.map((i) => i.uid) });
-        const waveFailures = await applyWave(deps, go, memberships, stats);
-        if (options.revocation !== true) await undoRevokedDuringWave(deps, go, waveStartedAt, waveFailures, stats);
-        const readBack = await verifyWave(deps, go, waveFailures);
-        const verified = [
-          ...readBack.results,
-          ...wave
-            .filter((i) => revoked.has(i.uid))
-            .map((i) => ({
-              uid: i.uid,
-              outcome: 'failed' as const,
-              error: 'revoked while this batch ran; not granted',
-            })),
-        ];
-        store.recordOutcomes(batch.id, actor, verified, { startedAt: waveStartedAt });
-        for (const r of verified) if (r.outcome === 'failed') failures.set(r.uid, r.error ?? 'failed');
-        done += wave.length;
-        const failedInWave = verified.filter((r) => r.outcome === 'failed').length;
-        options.onProgress?.({
-          system: 'ldap',
-          wave: index + 1,
-          waves: waves.length,
-          done,
-          total: todo.length,
-          failed: failures.size,
-        });
-        bLog.info({ wave: index + 1, people: wave.length, failed: failedInWave }, 'wave applied');
-        if (failedInWave > 0 && index < waves.length - 1) {
-          stoppedEarly = `${failedInWave} of ${wave.length} people failed in ${index === 0 && options.canary ? 'the canary' : `wave ${index + 1}`}; the rest were not started`;
-          break;
-        }
-        // Later waves start from what is there now: the read-back of this wave (one read per wave).
-        if (index < waves.length - 1) Object.assign(memberships, readBack.readBack);
-      }
-    } catch (err) {
-      store.finishRun(batch.id, actor, 'partial', { error: err instanceof AppError ? err.code : 'unexpected' });
-      throw err;
-    }
-
-    // Then every gateway and bastion, brought to the directory's state (hosts in parallel).
-    if (options.revocation !== true) recordRosterWireGuardKeys(deps, plan, batch.id);
-    const systems =
-      deps.gateways.length === 0 || options.revocation === true
-        ? []
-        : await syncGateways(deps, { signal: options.signal });
-    const ldapApplied = store
-      .getItems(batch.id)
-      .filter((i) => i.outcome === 'applied')
-      .map((i) => i.uid);
-    for (const system of systems) {
-      const failedHere = new Map(system.failed.map((f) => [f.uid, f.error]));
-      store.recordSystemOutcomes(
-        batch.id,
-        system.name,
-        ldapApplied.map((uid) => {
-          if (system.status !== 'applied') return { uid, outcome: 'pending' as const, error: system.error };
-          const error = failedHere.get(uid);
-          return error === undefined
-            ? { uid, outcome: 'applied' as const }
-            : { uid, outcome: 'failed' as const, error };
-        }),
-        actor,
-      );
-      options.onProgress?.({
-        system: system.name,
-        wave: 1,
-        waves: 1,
-        done: ldapApplied.length,
-        total: ldapApplied.length,
-        failed: failedHere.size,
-      });
-    }
-    const inBatch = new Set(plan.people.map((p) => p.uid));
-    const unusable = systems.flatMap((x) =>
-      x.failed.filter((f) => !inBatch.has(f.uid)).map((f) => ({ system: x.name, uid: f.uid, error: f.error })),
-    );
-    if (unusable.length > 0) {
-      bLog.info({ unusable: unusable.length }, 'people outside the batch have directory data a host cannot use');
-      store.audit({
-        action: 'directory.unusable',
-        actor,
-        batchId: batch.id,
-        detail: {
-          people: unusable.slice(0, 100),
-          count: unusable.length,
-          bySystem: Object.fromEntries(
-            [...new Set(unusable.map((u) => u.system))].map((x) => [x, unusable.filter((u) => u.system === x).length]),
-          ),
-        },
-      });
-    }
-    const notOnSystems = new Map<string, string[]>();
-    for (const row of store.getSystemOutcomes(batch.id)) {
-      if (row.outcome === 'applied') continue;
-      notOnSystems.set(row.uid, [...(notOnSystems.get(row.uid) ?? []), row.system]);
-    }
-
-    const finalItems = new Map(store.getItems(batch.id).map((i) => [i.uid, i]));
-    const inPlaceSet = new Set(inPlace.map((i) => i.uid));
-    const people = plan.people.map((p) => {
-      const item = finalItems.get(p.uid);
-      let outcome: PersonOutcome = 'unchanged';
-      if (item !== undefined) {
-        if (item.outcome === 'applied') outcome = inPlaceSet.has(p.uid) ? 'already' : 'applied';
-        else outcome = item.outcome;
-      }
-      const pendingOn = notOnSystems.get(p.uid) ?? [];
-      return { uid: p.uid, from: p.from, to: p.to, action: p.action, outcome, error: item?.error ?? null, pendingOn };
-    });
-    const counts = { applied: 0, already: 0, failed: 0, pending: 0, unchanged: 0 };
-    for (const p of people) counts[p.outcome]++;
-    const status = counts.failed + counts.pending === 0 && notOnSystems.size === 0 ? 'applied' : 'partial';
-    store.finishRun(batch.id, actor, status, {
-      counts,
-      modifies: stats.modifies,
-      stoppedEarly,
-      systems: systems.map((x) => ({ name: x.name, status: x.status })),
+    const log = deps.logger.child({ plan: plan.id, batch: batch.id, run });
+    const directory = await runWaves(deps, plan, batch, run, memberships, keysNow, options, log);
+    const hosts = await applyToHosts(deps, plan, batch, options, log);
+    const report = reportOf(deps, plan, batch, directory, hosts);
+    deps.store.finishRun(batch.id, deps.actor, report.status, {
+      counts: report.counts,
+      modifies: directory.stats.modifies,
+      stoppedEarly: directory.stoppedEarly,
+      systems: hosts.systems.map((x) => ({ name: x.name, status: x.status })),
     });
     return {
-      systems: systems.map((x) => ({
-        name: x.name,
-        kind: x.kind,
-        status: x.status,
-        added: x.report?.added.length ?? 0,
-        changed: x.report?.changed.length ?? 0,
-        removed: x.report?.removed.length ?? 0,
-        unchanged: x.report?.unchanged ?? 0,
-        wrote: x.report?.wrote ?? false,
-        error: x.error,
-        durationMs: Math.round(x.durationMs),
-      })),
-      batchId: batch.id,
-      planId: plan.id,
+      ...report,
       run,
       resumed: existing !== null,
-      status,
-      people,
-      counts,
-      unusable,
-      ldap: stats,
-      stoppedEarly,
       durationMs: Math.round(performance.now() - started),
       lockTakenOver: lock?.tookOverFrom != null,
     };
   });
+}
+
+/**
+ * Step 1. The plan is stored, the directory read now, and the batch admitted: refused when the
+ * directory moved under the plan (stale) or, for a new batch, when it no longer fits capacity.
+ */
+async function admitBatch(deps: ServiceDeps, plan: Plan) {
+  const { store, directory, actor, config } = deps;
+  store.savePlan(plan);
+  const existing = store.getBatchByPlan(plan.id);
+  const memberships = await directory.readMemberships();
+  const keysNow = await currentKeys(deps, plan);
+  const itemsBefore = existing === null ? [] : store.getItems(existing.id);
+  assertNotStale(plan, memberships, keysNow, existing, itemsBefore);
+  if (existing === null) {
+    const capacity = recheckCapacity(plan, memberships, config.directory.users_base, {
+      limit: deps.capacityLimit(),
+      peakConcurrency: config.capacity.peak_concurrency,
+      enforce: config.capacity.enforce,
+    });
+    if (capacity.verdict === 'refuse') {
+      throw new AppError('RAC_CAPACITY_REFUSED', `capacity refused: ${capacity.message}`, { details: { capacity } });
+    }
+    if (capacity.verdict === 'warn')
+      deps.logger.warn({ plan: plan.id, capacity: capacity.message }, 'capacity exceeded (enforce: warn)');
+  }
+  const batch =
+    existing ??
+    store.createBatch({ id: newId('b', deps.clock.now()), plan, actor, rollbackOf: plan.source.rollbackOf });
+  const trusted = plan.source.trustedRosterAttributes ?? [];
+  if (existing === null && trusted.length > 0) {
+    store.audit({
+      action: 'batch.trust-roster-attributes',
+      actor,
+      batchId: batch.id,
+      detail: { count: trusted.length, people: trusted.slice(0, 1000) },
+    });
+  }
+  return { batch, existing, memberships, keysNow };
+}
+
+interface DirectoryOutcome {
+  readonly inPlace: ReadonlySet<string>;
+  readonly stats: { modifies: number; retries: number };
+  readonly stoppedEarly: string | null;
+}
+
+/**
+ * Step 2. The directory, wave by wave: what is in place already is recorded, never rewritten;
+ * each wave skips people revoked since the run began, is written, undone where a revocation
+ * landed meanwhile, read back, and recorded. A failed wave stops the next ones.
+ */
+async function runWaves(
+  deps: ServiceDeps,
+  plan: Plan,
+  batch: BatchRecord,
+  run: number,
+  memberships: ObservedMemberships,
+  keysNow: ReadonlyMap<string, readonly string[]>,
+  options: ApplyOptions,
+  log: ServiceDeps['logger'],
+): Promise<DirectoryOutcome> {
+  const { store, actor } = deps;
+  const runStartedAt = deps.clock.now().toISOString();
+  const open = store.getItems(batch.id).filter((i) => i.outcome !== 'applied');
+  // Converged already (a crashed run wrote them, or someone did by hand): record, never rewrite.
+  const inPlace = open.filter((i) => isInPlace(i, memberships, keysNow));
+  store.recordOutcomes(
+    batch.id,
+    actor,
+    inPlace.map((i) => ({ uid: i.uid, outcome: 'applied' })),
+  );
+  const todo = open.filter((i) => !isInPlace(i, memberships, keysNow));
+  const waves = splitWaves(todo, options);
+  const stats = { modifies: 0, retries: 0 };
+  const failures = new Map<string, string>();
+  let stoppedEarly: string | null = null;
+  let done = 0;
+  try {
+    for (const [index, wave] of waves.entries()) {
+      if (options.signal?.aborted) {
+        stoppedEarly = 'interrupted';
+        break;
+      }
+      // Revocation outranks the batch: nobody revoked since it started is granted by it.
+      const revoked = options.revocation === true ? new Set<string>() : revokedDuring(deps, runStartedAt, wave);
+      const waveStartedAt = deps.clock.now().toISOString();
+      const go = wave.filter((i) => !revoked.has(i.uid));
+      store.recordIntent(batch.id, actor, { run, wave: index + 1, uids: go.map((i) => i.uid) });
+      const waveFailures = await applyWave(deps, go, memberships, stats);
+      if (options.revocation !== true) await undoRevokedDuringWave(deps, go, waveStartedAt, waveFailures, stats);
+      const readBack = await verifyWave(deps, go, waveFailures);
+      const verified = [
+        ...readBack.results,
+        ...wave
+          .filter((i) => revoked.has(i.uid))
+          .map((i) => ({
+            uid: i.uid,
+            outcome: 'failed' as const,
+            error: 'revoked while this batch ran; not granted',
+          })),
+      ];
+      store.recordOutcomes(batch.id, actor, verified, { startedAt: waveStartedAt });
+      for (const r of verified) if (r.outcome === 'failed') failures.set(r.uid, r.error ?? 'failed');
+      done += wave.length;
+      const failedInWave = verified.filter((r) => r.outcome === 'failed').length;
+      options.onProgress?.({
+        system: 'ldap',
+        wave: index + 1,
+        waves: waves.length,
+        done,
+        total: todo.length,
+        failed: failures.size,
+      });
+      log.info({ wave: index + 1, people: wave.length, failed: failedInWave }, 'wave applied');
+      if (failedInWave > 0 && index < waves.length - 1) {
+        stoppedEarly = `${failedInWave} of ${wave.length} people failed in ${index === 0 && options.canary ? 'the canary' : `wave ${index + 1}`}; the rest were not started`;
+        break;
+      }
+      // Later waves start from what is there now: the read-back of this wave (one read per wave).
+      if (index < waves.length - 1) Object.assign(memberships, readBack.readBack);
+    }
+  } catch (err) {
+    store.finishRun(batch.id, actor, 'partial', { error: err instanceof AppError ? err.code : 'unexpected' });
+    throw err;
+  }
+  return { inPlace: new Set(inPlace.map((i) => i.uid)), stats, stoppedEarly };
+}
+
+interface HostsOutcome {
+  readonly systems: readonly SystemResult[];
+  readonly unusable: ApplyReport['unusable'];
+}
+
+/**
+ * Step 3. Every gateway and bastion brought to the directory's state (hosts in parallel), each
+ * person's outcome recorded per host; people outside the batch whose data a host cannot use are
+ * audited, never a reason to hold anyone else.
+ */
+async function applyToHosts(
+  deps: ServiceDeps,
+  plan: Plan,
+  batch: BatchRecord,
+  options: ApplyOptions,
+  log: ServiceDeps['logger'],
+): Promise<HostsOutcome> {
+  const { store, actor } = deps;
+  if (options.revocation !== true) recordRosterWireGuardKeys(deps, plan, batch.id);
+  const systems =
+    deps.gateways.length === 0 || options.revocation === true
+      ? []
+      : await syncGateways(deps, { signal: options.signal });
+  const ldapApplied = store
+    .getItems(batch.id)
+    .filter((i) => i.outcome === 'applied')
+    .map((i) => i.uid);
+  for (const system of systems) {
+    const failedHere = new Map(system.failed.map((f) => [f.uid, f.error]));
+    store.recordSystemOutcomes(
+      batch.id,
+      system.name,
+      ldapApplied.map((uid) => {
+        if (system.status !== 'applied') return { uid, outcome: 'pending' as const, error: system.error };
+        const error = failedHere.get(uid);
+        return error === undefined ? { uid, outcome: 'applied' as const } : { uid, outcome: 'failed' as const, error };
+      }),
+      actor,
+    );
+    options.onProgress?.({
+      system: system.name,
+      wave: 1,
+      waves: 1,
+      done: ldapApplied.length,
+      total: ldapApplied.length,
+      failed: failedHere.size,
+    });
+  }
+  const inBatch = new Set(plan.people.map((p) => p.uid));
+  const unusable = systems.flatMap((x) =>
+    x.failed.filter((f) => !inBatch.has(f.uid)).map((f) => ({ system: x.name, uid: f.uid, error: f.error })),
+  );
+  if (unusable.length > 0) {
+    log.info({ unusable: unusable.length }, 'people outside the batch have directory data a host cannot use');
+    store.audit({
+      action: 'directory.unusable',
+      actor,
+      batchId: batch.id,
+      detail: {
+        people: unusable.slice(0, 100),
+        count: unusable.length,
+        bySystem: Object.fromEntries(
+          [...new Set(unusable.map((u) => u.system))].map((x) => [x, unusable.filter((u) => u.system === x).length]),
+        ),
+      },
+    });
+  }
+  return { systems, unusable };
+}
+
+/** Step 4. Each person's outcome across the directory and every host, counted. */
+function reportOf(
+  deps: ServiceDeps,
+  plan: Plan,
+  batch: BatchRecord,
+  directory: DirectoryOutcome,
+  hosts: HostsOutcome,
+): Omit<ApplyReport, 'run' | 'resumed' | 'durationMs' | 'lockTakenOver'> {
+  const { store } = deps;
+  const notOnSystems = new Map<string, string[]>();
+  for (const row of store.getSystemOutcomes(batch.id)) {
+    if (row.outcome === 'applied') continue;
+    notOnSystems.set(row.uid, [...(notOnSystems.get(row.uid) ?? []), row.system]);
+  }
+  const finalItems = new Map(store.getItems(batch.id).map((i) => [i.uid, i]));
+  const people = plan.people.map((p) => {
+    const item = finalItems.get(p.uid);
+    let outcome: PersonOutcome = 'unchanged';
+    if (item !== undefined) {
+      if (item.outcome === 'applied') outcome = directory.inPlace.has(p.uid) ? 'already' : 'applied';
+      else outcome = item.outcome;
+    }
+    const pendingOn = notOnSystems.get(p.uid) ?? [];
+    return { uid: p.uid, from: p.from, to: p.to, action: p.action, outcome, error: item?.error ?? null, pendingOn };
+  });
+  const counts = { applied: 0, already: 0, failed: 0, pending: 0, unchanged: 0 };
+  for (const p of people) counts[p.outcome]++;
+  const status: BatchRecord['status'] =
+    counts.failed + counts.pending === 0 && notOnSystems.size === 0 ? 'applied' : 'partial';
+  return {
+    systems: hosts.systems.map((x) => ({
+      name: x.name,
+      kind: x.kind,
+      status: x.status,
+      added: x.report?.added.length ?? 0,
+      changed: x.report?.changed.length ?? 0,
+      removed: x.report?.removed.length ?? 0,
+      unchanged: x.report?.unchanged ?? 0,
+      wrote: x.report?.wrote ?? false,
+      error: x.error,
+      durationMs: Math.round(x.durationMs),
+    })),
+    batchId: batch.id,
+    planId: plan.id,
+    status,
+    people,
+    counts,
+    unusable: hosts.unusable,
+    ldap: directory.stats,
+    stoppedEarly: directory.stoppedEarly,
+  };
 }
 
 /** Items of `wave` whose person was revoked at or after `since`. */
