@@ -94,7 +94,7 @@ export async function applyPlan(deps: ServiceDeps, plan: Plan, options: ApplyOpt
       ...(lock?.tookOverFrom == null ? {} : { lockTakenOverFrom: lock.tookOverFrom.id }),
     });
     const log = deps.logger.child({ plan: plan.id, batch: batch.id, run });
-    const directory = await runWaves(deps, plan, batch, run, memberships, keysNow, options, log);
+    const directory = await runWaves(deps, batch, run, memberships, keysNow, options, log);
     const hosts = await applyToHosts(deps, plan, batch, options, log);
     const report = reportOf(deps, plan, batch, directory, hosts);
     deps.store.finishRun(batch.id, deps.actor, report.status, {
@@ -165,7 +165,6 @@ interface DirectoryOutcome {
  */
 async function runWaves(
   deps: ServiceDeps,
-  plan: Plan,
   batch: BatchRecord,
   run: number,
   memberships: ObservedMemberships,
