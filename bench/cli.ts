@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
 import { type SeedTier, startDirectory } from '../infra/local/directory.ts';
+import { generateOpensshPublicKey } from '../infra/local/ssh-keys.ts';
 import { startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { configFor, rosterFor } from '../infra/local/workspace.ts';
@@ -35,25 +36,30 @@ function timed(argv: string[], cwd = ROOT): number {
   return performance.now() - t;
 }
 
+const only = process.env['BENCH_ONLY'];
+const runs = (c: string) => only === undefined || only.split(',').includes(c);
+
 // ── C1 ─────────────────────────────────────────────────────────────────────────────────────
-console.log('C1. rac --help against a bare node -e 0 (median of 10, whole process)\n');
-timed([RAC, '--help']);
-timed([NODE, '-e', '0']);
-const help: number[] = [];
-const bare: number[] = [];
-for (let i = 0; i < 10; i++) {
-  help.push(timed([RAC, '--help']));
-  bare.push(timed([NODE, '-e', '0']));
+if (runs('C1')) {
+  console.log('C1. rac --help against a bare node -e 0 (median of 10, whole process)\n');
+  timed([RAC, '--help']);
+  timed([NODE, '-e', '0']);
+  const help: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    help.push(timed([RAC, '--help']));
+    bare.push(timed([NODE, '-e', '0']));
+  }
+  const ratio1 = pct(help, 50) / pct(bare, 50);
+  const rss = spawnSync('/usr/bin/time', ['-f', '%M', RAC, '--help'], { encoding: 'utf8' });
+  console.log(
+    `  rac --help ${fmt(pct(help, 50))}   node -e 0 ${fmt(pct(bare, 50))}   ${ratio1.toFixed(2)}×   goal ≤ 2×   ${ratio1 <= 2 ? 'MET' : 'MISSED'}   (peak RSS ${(Number(rss.stderr.trim().split('\n').at(-1)) / 1024).toFixed(0)} MiB)\n`,
+  );
 }
-const ratio1 = pct(help, 50) / pct(bare, 50);
-const rss = spawnSync('/usr/bin/time', ['-f', '%M', RAC, '--help'], { encoding: 'utf8' });
-console.log(
-  `  rac --help ${fmt(pct(help, 50))}   node -e 0 ${fmt(pct(bare, 50))}   ${ratio1.toFixed(2)}×   goal ≤ 2×   ${ratio1 <= 2 ? 'MET' : 'MISSED'}   (peak RSS ${(Number(rss.stderr.trim().split('\n').at(-1)) / 1024).toFixed(0)} MiB)\n`,
-);
 
 // ── C2 ─────────────────────────────────────────────────────────────────────────────────────
-console.log('C2. rac revoke of one connected person, whole process, 2 OpenVPN gateways + a bastion (10 people)\n');
-{
+if (runs('C2')) {
+  console.log('C2. rac revoke of one connected person, whole process, 2 OpenVPN gateways + a bastion (10 people)\n');
   const people = generateCompany(40, { seed: 77 });
   const victims = people.slice(0, 10);
   const stack = await startStack({ people, memberships: new Map(victims.map((p) => [p.uid, 'vpn' as const])) });
@@ -90,8 +96,8 @@ console.log('C2. rac revoke of one connected person, whole process, 2 OpenVPN ga
 }
 
 // ── C3 ─────────────────────────────────────────────────────────────────────────────────────
-console.log('C3. rac plan of 50 000 people against 50 000 (whole process, GNU time, 5 runs)\n');
-{
+if (runs('C3')) {
+  console.log('C3. rac plan of 50 000 people against 50 000 (whole process, GNU time, 5 runs)\n');
   const big = generateCompany(50_000, { seed: 7 });
   const seeded = new Map<string, SeedTier>(big.slice(0, 20_000).map((p, i) => [p.uid, i < 3000 ? 'vpn' : 'public']));
   const directory = await startDirectory({ people: big, memberships: seeded, sync: true });
