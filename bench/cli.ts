@@ -108,11 +108,15 @@ if (runs('C3')) {
       configFor(directory).replace('target_sessions: 5000', 'target_sessions: 100000'),
     );
     writeFileSync(join(dir, 'policy.yaml'), EXAMPLE_POLICY);
+    // Tech-centre people may get vpn-bastion by policy: they come with a key, as onboard's case B.
+    const keys = new Map(
+      big.filter((p) => p.department === '技术中心').map((p) => [p.uid, generateOpensshPublicKey('bench')]),
+    );
     writeFileSync(
       join(dir, 'big.csv'),
-      rosterFor(big, (_p: CompanyPerson) => ({})),
+      rosterFor(big, (p: CompanyPerson) => ({ ssh_key: keys.get(p.uid) ?? '' })),
     );
-    const runs: Array<{ ms: number; mb: number; floor: number }> = [];
+    const results: Array<{ ms: number; mb: number; floor: number }> = [];
     for (let run = 1; run <= 5; run++) {
       const out = spawnSync('/usr/bin/time', ['-f', '%e %M', RAC, 'plan', 'big.csv', '--out', 'big.plan.json'], {
         cwd: dir,
@@ -147,21 +151,21 @@ if (runs('C3')) {
         ],
         dir,
       );
-      runs.push({ ms: s * 1000, mb: (kib * 1024) / 1e6, floor });
+      results.push({ ms: s * 1000, mb: (kib * 1024) / 1e6, floor });
       console.log(
         `  run ${run}: rac plan ${fmt(s * 1000)}   peak RSS ${((kib * 1024) / 1e6).toFixed(0)} MB   ldapsearch ${fmt(floor)}`,
       );
     }
     const ratio =
       pct(
-        runs.map((r) => r.ms),
+        results.map((r) => r.ms),
         50,
       ) /
       pct(
-        runs.map((r) => r.floor),
+        results.map((r) => r.floor),
         50,
       );
-    const worst = Math.max(...runs.map((r) => r.mb));
+    const worst = Math.max(...results.map((r) => r.mb));
     console.log(
       `\n  median ratio ${ratio.toFixed(2)}×   goal ≤ 3×   ${ratio <= 3 ? 'MET' : 'MISSED'};   worst peak RSS ${worst.toFixed(0)} MB   goal ≤ 300 MB every run   ${worst <= 300 ? 'MET' : 'MISSED'}`,
     );
