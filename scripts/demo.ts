@@ -24,7 +24,7 @@ import { startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { rosterFor } from '../infra/local/workspace.ts';
 import { EXAMPLE_POLICY } from '../src/cli/commands/init.ts';
-import { runRac } from '../test/support/rac-env.ts';
+import { runDryRunCheck, runRac } from '../test/support/rac-env.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RAC = join(ROOT, 'bin/rac');
@@ -54,30 +54,6 @@ async function rac(
 
 function expectCode(actual: number, wanted: number, what: string): void {
   if (actual !== wanted) throw new Error(`demo: ${what} exited ${actual}, expected ${wanted}`);
-}
-
-/** The k6 capacity check's dry run (loadtests/test/dry-run.ts): every scenario once, against the real servers. */
-function dryRunCheck(
-  cwd: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(join(ROOT, 'node_modules/.bin/node'), [join(ROOT, 'loadtests/test/dry-run.ts')], {
-      cwd,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
 }
 
 function expectThat(ok: boolean, what: string): void {
@@ -337,7 +313,7 @@ nobody.here,无此人,,,,,2020-01-01
         );
         console.log(`  Prometheus sees ${held[0]?.value[1]} live sessions; the k6 capacity check runs (dry run):`);
         const digest = JSON.parse((await runRac(workspace, ['capacity', '--json'])).stdout).topology.digest as string;
-        const check = await dryRunCheck(workspace, {
+        const check = await runDryRunCheck(workspace, {
           RAC_TARGET_SESSIONS: String(clientCount),
           RAC_HOLD: '0s',
           RAC_DURATION: '1m',

@@ -4,30 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCompany } from '../../infra/local/company.ts';
 import { freePort, type LocalPrometheus, startPrometheus } from '../../infra/local/prometheus.ts';
-import { RAC, type RacEnv, ROOT, startRacEnv } from '../support/rac-env.ts';
+import { RAC, type RacEnv, runDryRunCheck, startRacEnv } from '../support/rac-env.ts';
 
-const DRY_RUN = join(ROOT, 'loadtests/test/dry-run.ts');
 const company = generateCompany(8, { seed: 909 });
-
-function dryRun(cwd: string, env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, [DRY_RUN], {
-      cwd,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 describe('the k6 capacity check, dry run on the real local stack (slapd, rac serve, Prometheus)', () => {
   let env: RacEnv;
@@ -79,7 +58,7 @@ describe('the k6 capacity check, dry run on the real local stack (slapd, rac ser
   }, 60_000);
 
   it('runs every configured scenario once against the real servers, says no load was generated, and passes', async () => {
-    const run = await dryRun(env.dir, checkEnv);
+    const run = await runDryRunCheck(env.dir, checkEnv);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('dry run: no load generated');
     expect(run.stderr).toMatch(/scenario sessions_held \(constant-vus, sessionsHeld\): one iteration/);
@@ -120,7 +99,7 @@ describe('the k6 capacity check, dry run on the real local stack (slapd, rac ser
 
   it('fails when a real bind fails: the directory, not a stand-in, decides', async () => {
     env.write('bad-accounts.csv', `uid,password\n${company[5]?.uid},not-the-password\n`);
-    const run = await dryRun(env.dir, {
+    const run = await runDryRunCheck(env.dir, {
       ...checkEnv,
       RAC_ACCOUNTS: join(env.dir, 'bad-accounts.csv'),
       RAC_SUMMARY_PATH: 'failed.json',
@@ -136,7 +115,7 @@ describe('the k6 capacity check, dry run on the real local stack (slapd, rac ser
   });
 
   it('refuses a script whose options k6 would refuse, before running anything', async () => {
-    const run = await dryRun(env.dir, { ...checkEnv, RAC_LOGIN_VUS: '8', RAC_LOGIN_MAX_VUS: '4' });
+    const run = await runDryRunCheck(env.dir, { ...checkEnv, RAC_LOGIN_VUS: '8', RAC_LOGIN_MAX_VUS: '4' });
     expect(run.code).toBe(104);
     expect(run.stderr).toContain("options.scenarios.login_storm.maxVUs: maxVUs can't be less than preAllocatedVUs");
   });

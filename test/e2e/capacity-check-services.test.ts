@@ -7,7 +7,7 @@ import { generateCompany } from '../../infra/local/company.ts';
 import { freePort, type LocalPrometheus, startPrometheus } from '../../infra/local/prometheus.ts';
 import { type LocalStack, startStack } from '../../infra/local/stack.ts';
 import { rosterFor } from '../../infra/local/workspace.ts';
-import { RAC, ROOT, runRac } from '../support/rac-env.ts';
+import { RAC, runDryRunCheck, runRac } from '../support/rac-env.ts';
 
 const company = generateCompany(8, { seed: 6060 });
 const people = company.slice(0, 4);
@@ -72,7 +72,7 @@ describe('the k6 portal and api scenarios, dry run against the real proxy and ra
     await prometheus.waitFor('sum(remote_access_sessions)', (r) => Number(r[0]?.value[1] ?? 0) >= 1, 30_000);
     const topology = (await runRac(dir, ['capacity', '--json'])).json<{ topology: { digest: string } }>().topology
       .digest;
-    const run = await dryRun(dir, {
+    const run = await runDryRunCheck(dir, {
       RAC_TARGET_SESSIONS: '1',
       RAC_HOLD: '0s',
       RAC_DURATION: '1m',
@@ -95,7 +95,7 @@ describe('the k6 portal and api scenarios, dry run against the real proxy and ra
 
     // The portal scenario fails when the proxy refuses its people: the threshold is real.
     await runRac(dir, ['revoke', ...people.map((p) => p.uid)]);
-    const refused = await dryRun(dir, {
+    const refused = await runDryRunCheck(dir, {
       RAC_TARGET_SESSIONS: '0',
       RAC_HOLD: '0s',
       RAC_DURATION: '1m',
@@ -109,23 +109,3 @@ describe('the k6 portal and api scenarios, dry run against the real proxy and ra
     expect(refused.code, refused.stdout).toBe(99);
   });
 });
-
-function dryRun(cwd: string, env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, [join(ROOT, 'loadtests/test/dry-run.ts')], {
-      cwd,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}

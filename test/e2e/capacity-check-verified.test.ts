@@ -8,30 +8,10 @@ import { freePort, type LocalPrometheus, startPrometheus } from '../../infra/loc
 import { type LocalStack, startStack } from '../../infra/local/stack.ts';
 import { connectVpnClients, stopVpnClients, type VpnClient } from '../../infra/local/vpn-clients.ts';
 import { rosterFor } from '../../infra/local/workspace.ts';
-import { RAC, ROOT, runRac } from '../support/rac-env.ts';
+import { RAC, runDryRunCheck, runRac } from '../support/rac-env.ts';
 
 const company = generateCompany(6, { seed: 4242 });
 const online = company.slice(0, 3);
-
-function dryRun(cwd: string, env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, [join(ROOT, 'loadtests/test/dry-run.ts')], {
-      cwd,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 describe('a dry-run capacity check over real VPN sessions verifies capacity where the config accepts dry runs', () => {
   let stack: LocalStack;
@@ -89,7 +69,7 @@ describe('a dry-run capacity check over real VPN sessions verifies capacity wher
     const board = await runRac(dir, ['capacity', '--json']);
     const topology = board.json<{ topology: { digest: string } }>().topology.digest;
 
-    const run = await dryRun(dir, {
+    const run = await runDryRunCheck(dir, {
       RAC_TARGET_SESSIONS: '3',
       RAC_HOLD: '0s',
       RAC_DURATION: '1m',

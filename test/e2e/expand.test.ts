@@ -8,7 +8,7 @@ import { freePort, type LocalPrometheus, startPrometheus } from '../../infra/loc
 import { type LocalStack, startStack } from '../../infra/local/stack.ts';
 import { connectVpnClients, stopVpnClients, type VpnClient } from '../../infra/local/vpn-clients.ts';
 import { rosterFor } from '../../infra/local/workspace.ts';
-import { RAC, ROOT, runRac } from '../support/rac-env.ts';
+import { RAC, runDryRunCheck, runRac } from '../support/rac-env.ts';
 
 const company = generateCompany(8, { seed: 9090 });
 const [p0, p1, p2, p3, p4, p5] = company as [
@@ -37,26 +37,6 @@ function configWith(stack: LocalStack, port: number, names: readonly string[]): 
       '  enforce: refuse\n',
       '  enforce: refuse\n  accept_dry_run: true\n',
     )}collector: { interval_seconds: 1 }\nhttp: { listen: "127.0.0.1:${port}" }\n`;
-}
-
-function dryRun(cwd: string, env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, [join(ROOT, 'loadtests/test/dry-run.ts')], {
-      cwd,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
 }
 
 describe('rac expand: a second gateway, capacity unverified, then verified again by a check of the new topology', () => {
@@ -109,7 +89,7 @@ describe('rac expand: a second gateway, capacity unverified, then verified again
     expect(Number(seen[0]?.value[1])).toBe(target);
     const topology = (await runRac(dir, ['capacity', '--json'])).json<{ topology: { digest: string } }>().topology
       .digest;
-    const run = await dryRun(dir, {
+    const run = await runDryRunCheck(dir, {
       RAC_TARGET_SESSIONS: String(target),
       RAC_HOLD: '0s',
       RAC_DURATION: '1m',

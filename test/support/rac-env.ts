@@ -116,3 +116,27 @@ export function runRac(
     );
   });
 }
+
+/**
+ * The k6 capacity check's dry run (loadtests/test/dry-run.ts), as CI and the demo run it: every
+ * scenario once, through stand-ins for the k6 modules, against the real servers.
+ */
+export function runDryRunCheck(cwd: string, env: Record<string, string>): Promise<Omit<RacResult, 'json'>> {
+  return new Promise((done, fail) => {
+    const child = spawn(join(ROOT, 'node_modules/.bin/node'), [join(ROOT, 'loadtests/test/dry-run.ts')], {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
