@@ -32,6 +32,10 @@ export interface LocalStack {
      * commands. null leaves the section out, so rac's own default (jump-only) applies.
      */
     bastionLogin?: 'jump-only' | 'shell' | null;
+    /** Only these hosts (by name): the stack may run more than the site has in service yet. */
+    only?: readonly string[];
+    /** The site accepts a capacity check's dry run as verifying (k6 cannot run here). */
+    acceptDryRun?: boolean;
   }): string;
   /** Freezes a host's sshd (SIGSTOP): to rac the host is down; `resumeHost` brings it back. */
   pauseHost(name: string): Promise<void>;
@@ -165,7 +169,11 @@ export async function startStack(options: {
       const login = o.bastionLogin === undefined ? 'shell' : o.bastionLogin;
       if (bastions.length > 0 && login !== null) lines.push(`bastion: { login: ${login} }`);
       if (gateways[0] !== undefined) lines.push('profiles:', `  ca_file: ${gateways[0].caFile}`);
-      return `${lines.join('\n')}\n`;
+      let text = `${lines.join('\n')}\n`;
+      if (o.only !== undefined) text = onlyHosts(text, o.only);
+      if (o.acceptDryRun === true)
+        text = text.replace('  enforce: refuse\n', '  enforce: refuse\n  accept_dry_run: true\n');
+      return text;
     },
     pauseHost: (name) => signalHost(name, 'SIGSTOP'),
     resumeHost: (name) => signalHost(name, 'SIGCONT'),
@@ -178,4 +186,17 @@ export async function startStack(options: {
       await cleanupAll();
     },
   };
+}
+
+/** A rac.yaml with only the named gateway entries (and everything that is not a gateway). */
+function onlyHosts(yaml: string, names: readonly string[]): string {
+  const out: string[] = [];
+  let skipping = false;
+  for (const line of yaml.split('\n')) {
+    const host = /^ {2}- name: (\S+)/.exec(line);
+    if (host !== null) skipping = !names.includes(host[1] as string);
+    else if (!line.startsWith('    ')) skipping = false;
+    if (!skipping) out.push(line);
+  }
+  return out.join('\n');
 }
