@@ -4,6 +4,7 @@ import { checkDirectory } from './doctor/directory-checks.ts';
 import { checkHost, type HostCheck } from './doctor/host-checks.ts';
 import { checkCcdSymlink, checkManagement, checkOpenVpnServerConfig } from './doctor/openvpn-checks.ts';
 import type { DoctorDeps, DoctorHost, DoctorReport } from './doctor/ports.ts';
+import { checkProxyMapInclude } from './doctor/proxy-checks.ts';
 import { checkWireGuardInterface } from './doctor/wireguard-checks.ts';
 
 export type { DirectoryProbe, DoctorDeps, DoctorHost, DoctorReport, ProbeEntry } from './doctor/ports.ts';
@@ -20,6 +21,7 @@ export const HOST_CHECKS_BY_KIND: Readonly<Record<string, readonly HostCheck[]>>
   openvpn: [checkCcdSymlink, checkManagement, checkOpenVpnServerConfig],
   bastion: [checkBastionCommands],
   wireguard: [checkWireGuardInterface],
+  proxy: [checkProxyMapInclude],
 };
 
 /**

@@ -147,4 +147,21 @@ describe('the public tier through a real access proxy', () => {
     expect(sessionsIn(text, 'remote_access_gateway_up', 'gateway="portal-1",gateway_kind="proxy"')).toBe(1);
     expect(await waitForSessions(0, (WINDOW_SECONDS + 5) * 1000)).toBe(0);
   });
+  it('rac doctor finds the allow map in the running configuration, and fails a map the proxy never reads', async () => {
+    const { readFileSync } = await import('node:fs');
+    const config = readFileSync(env.configPath, 'utf8');
+    type Doc = { findings: Array<{ check: string; target: string; status: string; detail: string }> };
+    const mapFinding = (doc: Doc) =>
+      doc.findings.find((f) => f.check === 'proxy.map-include' && f.target === 'portal-1');
+    const good = await env.rac(['doctor', '--json']);
+    expect(mapFinding(good.json<Doc>())?.status).toBe('ok');
+    try {
+      env.write('rac.yaml', config.replace(`allow_map: ${host.allowMap}`, `allow_map: ${host.allowMap}.elsewhere`));
+      const bad = await env.rac(['doctor', '--json']);
+      expect(bad.code).not.toBe(0);
+      expect(mapFinding(bad.json<Doc>())).toMatchObject({ status: 'fail' });
+    } finally {
+      env.write('rac.yaml', config);
+    }
+  });
 });
