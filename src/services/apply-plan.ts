@@ -6,6 +6,7 @@ import type { ObservedMemberships, Plan } from '../core/plan/plan.ts';
 import { TIERS, type Tier, tiersIncludedBy } from '../core/tiers.ts';
 import type { BatchItem, BatchRecord, ItemResult, LockHandle } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
+import { leaveTierGroups } from './leave-tier-groups.ts';
 import { withApplyLock } from './locks.ts';
 import { type SystemResult, syncGateways } from './sync-gateways.ts';
 import { recordRosterWireGuardKeys } from './wireguard-keys.ts';
@@ -383,16 +384,15 @@ async function undoRevokedDuringWave(
 ): Promise<void> {
   const revoked = revokedDuring(deps, waveStartedAt, wave);
   if (revoked.size === 0) return;
-  const memberships = await deps.directory.readMemberships();
   const items = wave.filter((i) => revoked.has(i.uid));
-  for (const tier of [...TIERS].reverse()) {
-    const dns = items.filter((i) => memberships[tier].has(normalizeDn(i.dn))).map((i) => i.dn);
-    if (dns.length === 0) continue;
-    stats.modifies++;
-    await deps.directory.modifyMembers(tier, 'delete', dns).catch((err: unknown) => {
+  await leaveTierGroups(
+    deps,
+    items.map((i) => i.dn),
+    (err) => {
       if (isUpstreamDown(err)) throw err;
-    });
-  }
+    },
+    stats,
+  );
   for (const i of items) failures.set(i.uid, 'revoked while this batch ran; not granted');
 }
 

@@ -64,7 +64,13 @@ async function drift(deps: ServiceDeps, options: { fix?: boolean; signal?: Abort
       items.push({ system: 'store', uid, expected: tier, observed: actual ?? 'none' });
   }
   const unusable = new Map<string, { uid: string | null; dn: string | null; reason: string }>();
-  for (const u of view.people.unusable) unusable.set(u.dn, { uid: u.uid, dn: u.dn, reason: u.reason });
+  /** Every DN and uid already listed, so that a host's failure for the same person is not listed twice. */
+  const listed = new Set<string>();
+  for (const u of view.people.unusable) {
+    unusable.set(u.dn, { uid: u.uid, dn: u.dn, reason: u.reason });
+    listed.add(u.dn);
+    if (u.uid !== null) listed.add(u.uid);
+  }
   const revokedInDirectory = [...view.revoked]
     .filter(([uid]) => tiers.has(uid))
     .map(([uid, r]) => ({ uid, revokedAt: r.at, reason: r.reason }));
@@ -74,8 +80,9 @@ async function drift(deps: ServiceDeps, options: { fix?: boolean; signal?: Abort
     try {
       const state = desiredStateOf(deps, driver, view, false);
       for (const f of state.failed) {
-        if (!unusable.has(f.uid) && ![...unusable.values()].some((u) => u.uid === f.uid))
-          unusable.set(f.uid, { uid: f.uid, dn: view.people.dns.get(f.uid) ?? null, reason: f.error });
+        if (listed.has(f.uid)) continue;
+        listed.add(f.uid);
+        unusable.set(f.uid, { uid: f.uid, dn: view.people.dns.get(f.uid) ?? null, reason: f.error });
       }
       const observed = await driver.observe(options.signal);
       for (const artifact of observed.foreign) foreign.push({ system: driver.name, artifact });
@@ -109,7 +116,8 @@ async function drift(deps: ServiceDeps, options: { fix?: boolean; signal?: Abort
     fixed =
       hosts.length === 0
         ? []
-        : await syncGateways(deps, { signal: options.signal, only: hosts, view: await readDirectoryView(deps) });
+        : // The view the differences were found in, read under the same lock: the fix applies what was reported.
+          await syncGateways(deps, { signal: options.signal, only: hosts, view });
     deps.store.audit({
       action: 'drift.fix',
       actor: deps.actor,

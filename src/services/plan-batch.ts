@@ -56,7 +56,8 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
   });
   // An end date that changed is a change too, even when the groups and keys are as wanted.
   // One read of the dated grants, not a query per person (50 000-person rosters).
-  const recorded = new Map(deps.store.datedGrants().map((g) => [g.uid, g.expires]));
+  const datedGrants = deps.store.datedGrants();
+  const recorded = new Map(datedGrants.map((g) => [g.uid, g.expires]));
   const targets: Target[] = decided.targets.map((t) => ({
     ...t,
     recordedExpires: recorded.get(t.person.uid) ?? null,
@@ -71,7 +72,7 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
         '--prune needs a roster without rejected rows: a rejected person would be revoked',
       );
     }
-    const view = await readDirectoryView(deps);
+    const view = await readDirectoryView(deps, memberships);
     const extra = pruneTargets({ people: view.people, named: new Set(uids) });
     const found = await deps.directory.findPeople(extra.map((e) => e.uid));
     for (const { uid, dn } of extra) {
@@ -88,6 +89,7 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
   return finishPlan(deps, {
     mode: 'roster',
     now,
+    datedGrants,
     source: {
       file: input.file === null ? null : basename(input.file),
       digest: `sha256:${createHash('sha256')
@@ -155,6 +157,8 @@ export function finishPlan(
     memberships: Awaited<ReturnType<ServiceDeps['directory']['readMemberships']>>;
     problems: readonly PlanProblem[];
     warnings: readonly string[];
+    /** The recorded dated grants when the caller has just read them. */
+    datedGrants?: ReturnType<ServiceDeps['store']['datedGrants']>;
   },
 ): Plan {
   const { config } = deps;
@@ -175,7 +179,7 @@ export function finishPlan(
       enforce: config.capacity.enforce,
     },
   });
-  return { ...plan, expiring: expiringAfter(deps, plan, input.now) };
+  return { ...plan, expiring: expiringAfter(deps, plan, input.now, input.datedGrants ?? deps.store.datedGrants()) };
 }
 
 /** The site's time zone for roster dates: `expiry.timezone`, else the machine's. */
@@ -186,10 +190,15 @@ export function siteTimeZone(config: ServiceDeps['config']): string {
 const EXPIRING_DAYS = 7;
 
 /** People whose access ends within 7 days once this plan is applied: recorded grants and the plan's own. */
-function expiringAfter(deps: ServiceDeps, plan: Plan, now: Date): NonNullable<Plan['expiring']> {
+function expiringAfter(
+  deps: ServiceDeps,
+  plan: Plan,
+  now: Date,
+  datedGrants: ReturnType<ServiceDeps['store']['datedGrants']>,
+): NonNullable<Plan['expiring']> {
   const zone = siteTimeZone(deps.config);
   const byUid = new Map<string, { uid: string; tier: Plan['people'][number]['to']; expires: string }>();
-  for (const g of deps.store.datedGrants()) byUid.set(g.uid, { uid: g.uid, tier: g.tier, expires: g.expires });
+  for (const g of datedGrants) byUid.set(g.uid, { uid: g.uid, tier: g.tier, expires: g.expires });
   for (const p of plan.people) {
     if (p.to === null) byUid.delete(p.uid);
     else if (p.expires !== null) byUid.set(p.uid, { uid: p.uid, tier: p.to, expires: p.expires });

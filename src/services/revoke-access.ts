@@ -4,6 +4,7 @@ import { TIERS } from '../core/tiers.ts';
 import type { DisconnectReport, Session } from '../ports.ts';
 import { type ApplyReport, applyPlan } from './apply-plan.ts';
 import type { ServiceDeps } from './deps.ts';
+import { leaveTierGroups } from './leave-tier-groups.ts';
 import { planRevoke } from './plan-batch.ts';
 import { revokeOnHosts, type SystemResult } from './sync-gateways.ts';
 
@@ -113,11 +114,11 @@ async function leaveGroups(
   uids: readonly string[],
   dns: ReadonlyMap<string, string>,
 ): Promise<void> {
-  const memberships = await deps.directory.readMemberships();
-  for (const tier of [...TIERS].reverse()) {
-    const members = uids.map((uid) => dns.get(uid) as string).filter((dn) => memberships[tier].has(normalizeDn(dn)));
-    if (members.length > 0) await deps.directory.modifyMembers(tier, 'delete', members).catch(() => undefined);
-  }
+  await leaveTierGroups(
+    deps,
+    uids.map((uid) => dns.get(uid) as string),
+    () => undefined,
+  );
 }
 
 async function findRemaining(

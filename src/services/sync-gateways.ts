@@ -1,10 +1,10 @@
 import { AppError } from '../core/errors.ts';
-import { allocateAddresses } from '../core/openvpn/allocate-addresses.ts';
+import type { ObservedMemberships } from '../core/plan/plan.ts';
 import { type ResolvedPeople, resolvePeople, type UnusableMember, usableKeys } from '../core/plan/resolve-people.ts';
 import { type Tier, tierRank } from '../core/tiers.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
-import { proxyDesiredState } from './proxy-desired.ts';
+import { addressesOn } from './gateway-addresses.ts';
 import { wireGuardDesiredState } from './wireguard-desired.ts';
 
 /**
@@ -16,8 +16,12 @@ export interface DirectoryView {
   readonly revoked: ReadonlyMap<string, { at: string; actor: string; reason: string }>;
 }
 
-export async function readDirectoryView(deps: ServiceDeps): Promise<DirectoryView> {
-  const memberships = await deps.directory.readMemberships();
+export async function readDirectoryView(
+  deps: ServiceDeps,
+  /** The tier groups when the caller has just read them. */
+  readMemberships?: ObservedMemberships,
+): Promise<DirectoryView> {
+  const memberships = readMemberships ?? (await deps.directory.readMemberships());
   const dns = new Set<string>();
   for (const members of Object.values(memberships)) for (const dn of members) dns.add(dn);
   const entries = await deps.directory.resolveMembers(dns);
@@ -78,8 +82,10 @@ export function desiredStateOf(
     if (tierRank(tier) >= from && !view.revoked.has(uid)) tiers.set(uid, tier);
 
   if (driver.kind === 'proxy') {
-    const proxy = proxyDesiredState(tiers);
-    return { desired: proxy.desired, hold, failed: [...failed, ...proxy.unplaceable] };
+    // Everyone in the public group (a higher tier includes it), with their highest tier as the
+    // map's value: the site allows any tier value and denies the rest.
+    for (const [uid, tier] of tiers) desired.set(uid, { uid, tier });
+    return { desired, hold, failed };
   }
   if (driver.kind === 'bastion') {
     for (const [uid, tier] of tiers) {
@@ -100,15 +106,9 @@ export function desiredStateOf(
   if (openvpn === undefined) throw new AppError('RAC_CONFIG_INVALID', `gateway ${driver.name} has no openvpn section`);
   const wanted = new Map<string, 'vpn' | 'vpn-bastion'>();
   for (const [uid, tier] of tiers) if (tier === 'vpn' || tier === 'vpn-bastion') wanted.set(uid, tier);
-  const decide = (current: Map<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>) =>
-    allocateAddresses({ pools: openvpn.pools, serverNetwork: openvpn.server_network, current, wanted });
-  const allocation = persist
-    ? deps.store.allocateAddresses(driver.name, decide)
-    : decide(deps.store.getAddresses(driver.name));
+  const allocation = addressesOn(deps, driver.name, openvpn, wanted, persist);
   for (const [uid, a] of allocation.assignments) desired.set(uid, { uid, tier: a.tier, address: a.address });
-  for (const e of allocation.exhausted)
-    failed.push({ uid: e.uid, error: `${e.tier} address pool of ${driver.name} is exhausted` });
-  return { desired, hold, failed };
+  return { desired, hold, failed: [...failed, ...allocation.failed] };
 }
 
 function describeUnusable(u: UnusableMember): string {

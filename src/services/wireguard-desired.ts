@@ -1,10 +1,10 @@
 import type { GatewayConfig, WireGuardConfig } from '../config/schema.ts';
 import { AppError } from '../core/errors.ts';
-import { allocateAddresses } from '../core/openvpn/allocate-addresses.ts';
 import type { Tier } from '../core/tiers.ts';
 import { assignGateways } from '../core/wireguard/assign-gateways.ts';
 import type { GatewayGrant } from '../ports.ts';
 import type { ServiceDeps } from './deps.ts';
+import { addressesOn } from './gateway-addresses.ts';
 
 type VpnTier = 'vpn' | 'vpn-bastion';
 
@@ -70,22 +70,14 @@ export function wireGuardDesiredState(
     if (keys.has(uid)) wanted.set(uid, tier);
     else awaitingKey.push(uid);
   }
-  const decide = (current: Map<string, { tier: VpnTier; address: string }>) =>
-    allocateAddresses({ pools: wg.pools, serverNetwork: wg.server_network, current, wanted });
-  // Read, allocate and save in one write transaction: concurrent writers never share an address.
-  const allocation = persist
-    ? deps.store.allocateAddresses(gatewayName, decide)
-    : decide(deps.store.getAddresses(gatewayName));
+  const allocation = addressesOn(deps, gatewayName, wg, wanted, persist);
   const desired = new Map<string, GatewayGrant>();
   for (const [uid, a] of allocation.assignments) {
     desired.set(uid, { uid, tier: a.tier, address: a.address, publicKey: keys.get(uid) as string });
   }
   return {
     desired,
-    unplaceable: allocation.exhausted.map((e) => ({
-      uid: e.uid,
-      error: `${e.tier} address pool of ${gatewayName} is exhausted`,
-    })),
+    unplaceable: allocation.failed,
     awaitingKey: awaitingKey.sort(),
   };
 }
