@@ -1,13 +1,11 @@
-import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import { VPN_SESSIONS } from './capacity-home.ts';
 import {
-  BOARD_TAG,
   type Board,
-  boardLinks,
+  baseBoard,
   capacityAnnotations,
-  datasourceVariable,
   gatewayVariable,
   LAST,
   NEUTRAL,
@@ -29,22 +27,15 @@ import type { SiteConfig } from './site.ts';
 const TEST = sel('testid', 'testid');
 
 export function capacityChecks(site: SiteConfig): Board {
-  const b = new DashboardBuilder(`${site.titlePrefix} capacity checks`)
-    .uid(`${site.uidPrefix}-capacity-checks`)
-    .description(
+  const b = baseBoard(site, {
+    title: 'capacity checks',
+    uid: 'capacity-checks',
+    description:
       'k6 capacity checks (remote write, filtered by testid) beside the sessions rac serve saw during the same window.',
-    )
-    .tags([BOARD_TAG, 'k6', 'capacity'])
-    .refresh(site.refresh)
-    .time({ from: 'now-3h', to: 'now' })
-    .timezone('browser')
-    .readonly()
-    .withVariable(datasourceVariable(site))
-    .withVariable(testidVariable())
-    .withVariable(gatewayVariable())
-    .withVariable(tierVariable(site))
-    .link(boardLinks())
-    .annotations(capacityAnnotations());
+    tags: ['k6', 'capacity'],
+    from: 'now-3h',
+    variables: [testidVariable(), gatewayVariable(), tierVariable(site)],
+  }).annotations(capacityAnnotations());
 
   b.withRow(new RowBuilder('Load and sessions').id(100));
   b.withPanel(

@@ -5,16 +5,14 @@ import {
   StackingMode,
   VizOrientation,
 } from '@grafana/grafana-foundation-sdk/common';
-import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Gauge } from '@grafana/grafana-foundation-sdk/gauge';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import {
-  BOARD_TAG,
   type Board,
-  boardLinks,
+  baseBoard,
   capacityAnnotations,
-  datasourceVariable,
   gatewayVariable,
   LAST,
   NEUTRAL,
@@ -52,7 +50,7 @@ export const VPN_SESSIONS = `sum(remote_access_sessions{gateway_kind!="bastion",
  * Utilization per enforcer class, with a class label `enforcer`: the site's classes (sessions and
  * ratings summed over their kinds), then any gateway kind no class names, by its label value.
  */
-export function enforcerUtilization(site: SiteConfig): string {
+function enforcerUtilization(site: SiteConfig): string {
   const named = site.enforcers.flatMap((e) => e.kinds);
   const classes = site.enforcers.map((e) => {
     const kinds = `gateway_kind=~"${e.kinds.join('|')}"`;
@@ -71,19 +69,14 @@ const TIME_TO_EXHAUSTION = `clamp(
 
 export function capacityHome(site: SiteConfig): Board {
   const target = site.targetSessions;
-  const b = new DashboardBuilder(`${site.titlePrefix} capacity`)
-    .uid(`${site.uidPrefix}-capacity`)
-    .description('Are we about to run out, and where? Live sessions against the target and the verified capacity.')
-    .tags([BOARD_TAG, 'capacity'])
-    .refresh(site.refresh)
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('browser')
-    .readonly()
-    .withVariable(datasourceVariable(site))
-    .withVariable(gatewayVariable())
-    .withVariable(tierVariable(site))
-    .link(boardLinks())
-    .annotations(capacityAnnotations());
+  const b = baseBoard(site, {
+    title: 'capacity',
+    uid: 'capacity',
+    description: 'Are we about to run out, and where? Live sessions against the target and the verified capacity.',
+    tags: ['capacity'],
+    from: 'now-6h',
+    variables: [gatewayVariable(), tierVariable(site)],
+  }).annotations(capacityAnnotations());
 
   b.withRow(new RowBuilder('Now').id(100));
   b.withPanel(

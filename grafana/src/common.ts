@@ -4,6 +4,7 @@ import {
   AnnotationQueryBuilder,
   CustomVariableBuilder,
   type Dashboard,
+  DashboardBuilder,
   DashboardLinkBuilder,
   DashboardLinkType,
   DatasourceVariableBuilder,
@@ -12,6 +13,7 @@ import {
   ThresholdsConfigBuilder,
   ThresholdsMode,
   type ValueMapping,
+  type VariableModel,
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -170,6 +172,39 @@ export function boardLinks() {
     .targetBlank(false)
     .icon('external link')
     .tooltip('Other remote-access boards');
+}
+
+/** What sets one board apart in the header every board shares. */
+export interface BoardHeader {
+  /** After the site's title prefix, e.g. `capacity` → "<prefix> capacity". */
+  readonly title: string;
+  /** After the site's uid prefix, e.g. `capacity` → "<prefix>-capacity". */
+  readonly uid: string;
+  readonly description: string;
+  /** Besides BOARD_TAG, which every board carries first. */
+  readonly tags: readonly string[];
+  /** The default time range's start, up to now (e.g. `now-6h`). */
+  readonly from: string;
+  /** The board's variables after the data source one, in order. */
+  readonly variables: ReadonlyArray<cog.Builder<VariableModel>>;
+}
+
+/**
+ * The header every board shares: title, uid, description, tags, refresh, time range, browser
+ * time zone, read-only, the data source variable then the board's own, and the links between boards.
+ */
+export function baseBoard(site: SiteConfig, header: BoardHeader): DashboardBuilder {
+  let b = new DashboardBuilder(`${site.titlePrefix} ${header.title}`)
+    .uid(`${site.uidPrefix}-${header.uid}`)
+    .description(header.description)
+    .tags([BOARD_TAG, ...header.tags])
+    .refresh(site.refresh)
+    .time({ from: header.from, to: 'now' })
+    .timezone('browser')
+    .readonly()
+    .withVariable(datasourceVariable(site));
+  for (const variable of header.variables) b = b.withVariable(variable);
+  return b.link(boardLinks());
 }
 
 /** Topology changes and verified capacity checks, as annotations from the exporter's timestamps. */

@@ -1,13 +1,11 @@
 import { PanelBuilder as BarGauge } from '@grafana/grafana-foundation-sdk/bargauge';
 import { BarGaugeDisplayMode, VizOrientation } from '@grafana/grafana-foundation-sdk/common';
-import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import {
-  BOARD_TAG,
   type Board,
-  boardLinks,
-  datasourceVariable,
+  baseBoard,
   gatewayKindVariable,
   gatewayVariable,
   LAST,
@@ -26,21 +24,15 @@ const GW = sel('gateway', 'gateway');
 const KIND = sel('gateway_kind', 'gateway_kind');
 
 export function gateways(site: SiteConfig): Board {
-  const b = new DashboardBuilder(`${site.titlePrefix} gateways`)
-    .uid(`${site.uidPrefix}-gateways`)
-    .description(
+  const b = baseBoard(site, {
+    title: 'gateways',
+    uid: 'gateways',
+    description:
       'Every VPN gateway, bastion and access proxy: sessions against its rating, and whether rac can see it.',
-    )
-    .tags([BOARD_TAG, 'gateways'])
-    .refresh(site.refresh)
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('browser')
-    .readonly()
-    .withVariable(datasourceVariable(site))
-    .withVariable(gatewayKindVariable())
-    .withVariable(gatewayVariable())
-    .withVariable(tierVariable(site))
-    .link(boardLinks());
+    tags: ['gateways'],
+    from: 'now-6h',
+    variables: [gatewayKindVariable(), gatewayVariable(), tierVariable(site)],
+  });
 
   b.withRow(new RowBuilder('Health').id(100));
   b.withPanel(

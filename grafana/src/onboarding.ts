@@ -1,13 +1,11 @@
 import { PanelBuilder as BarGauge } from '@grafana/grafana-foundation-sdk/bargauge';
 import { BarGaugeDisplayMode, VizOrientation } from '@grafana/grafana-foundation-sdk/common';
-import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import {
-  BOARD_TAG,
   type Board,
-  boardLinks,
-  datasourceVariable,
+  baseBoard,
   gatewayVariable,
   LAST,
   NEUTRAL,
@@ -22,18 +20,14 @@ import type { SiteConfig } from './site.ts';
 const TIER = sel('tier', 'tier');
 
 export function onboarding(site: SiteConfig): Board {
-  const b = new DashboardBuilder(`${site.titlePrefix} onboarding`)
-    .uid(`${site.uidPrefix}-onboarding`)
-    .description('Batches, revocations and the onboarding funnel: who is still not connected after onboarding?')
-    .tags([BOARD_TAG, 'onboarding'])
-    .refresh(site.refresh)
-    .time({ from: 'now-7d', to: 'now' })
-    .timezone('browser')
-    .readonly()
-    .withVariable(datasourceVariable(site))
-    .withVariable(gatewayVariable())
-    .withVariable(tierVariable(site))
-    .link(boardLinks());
+  const b = baseBoard(site, {
+    title: 'onboarding',
+    uid: 'onboarding',
+    description: 'Batches, revocations and the onboarding funnel: who is still not connected after onboarding?',
+    tags: ['onboarding'],
+    from: 'now-7d',
+    variables: [gatewayVariable(), tierVariable(site)],
+  });
 
   b.withRow(new RowBuilder('Funnel').id(100));
   b.withPanel(
