@@ -25,7 +25,7 @@ export interface AuthLimits {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
-export function isLoopback(request: FastifyRequest): boolean {
+function isLoopback(request: FastifyRequest): boolean {
   return LOOPBACK.test(request.socket.remoteAddress ?? '');
 }
 
@@ -81,7 +81,7 @@ export function requireRole(
 }
 
 /** Who a request acts as in the audit log: the token's name. */
-export function actorOf(request: FastifyRequest): string {
+function actorOf(request: FastifyRequest): string {
   return request.token === null ? 'anonymous' : `token:${request.token.name}`;
 }
 

@@ -1,7 +1,7 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 /** Keys whose values never reach a log line, at any depth up to MAX_DEPTH below the root. */
-export const SECRET_KEYS = [
+const SECRET_KEYS = [
   'authorization',
   'cookie',
   'set-cookie',
@@ -20,7 +20,7 @@ const MAX_DEPTH = 5;
  * pino's wildcards match one whole path segment, so `*.password` misses `a.b.password`: the paths
  * are spelled out for every depth (and keys with a dash in brackets).
  */
-export function redactPaths(): string[] {
+function redactPaths(): string[] {
   const paths: string[] = [];
   for (const key of SECRET_KEYS) {
     const segment = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : `["${key}"]`;

@@ -1,9 +1,10 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { TIERS } from '../core/tiers.ts';
+import { TOKEN_ROLES } from '../services/api-tokens.ts';
 
 /** Request and response schemas of /v1: fastify validates with them and /docs is built from them. */
 
-export const ErrorBody = Type.Object(
+const ErrorBody = Type.Object(
   {
     code: Type.String({ description: 'RAC_* error code' }),
     message: Type.String(),
@@ -12,7 +13,7 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
-export const TierSchema = Type.Union(
+const TierSchema = Type.Union(
   TIERS.map((t) => Type.Literal(t)),
   { description: 'access tier' },
 );
@@ -35,7 +36,7 @@ export const errorResponses = {
   503: ErrorBody,
 };
 
-export const RosterRow = Type.Object(
+const RosterRow = Type.Object(
   {
     uid: Type.String({ maxLength: 200 }),
     name: Type.Optional(Type.String({ maxLength: 500 })),
@@ -125,7 +126,7 @@ export const AuditQuery = Type.Object(
 export const TokenCreate = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64 }),
-    role: Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]),
+    role: Type.Union(TOKEN_ROLES.map((r) => Type.Literal(r))),
   },
   { additionalProperties: false },
 );

@@ -98,7 +98,6 @@ export const batchRoutes: FastifyPluginAsync<AppOptions> = async (app, options) 
       const { id } = request.params as { id: string };
       const scoped = depsFor(deps, request);
       const plan = await planRollback(scoped, id);
-      deps.store.savePlan(plan);
       const batchId = await runner.start(scoped, plan, {});
       return reply.code(202).send({ batchId, planId: plan.id, status: 'applying', refused: plan.problems });
     },

@@ -22,7 +22,7 @@ function readAssets() {
 const pct = (part: number, whole: number) => (whole <= 0 ? 0 : Math.min(100, Math.round((part / whole) * 100)));
 
 /** The capacity page's HTML from the same view as GET /v1/capacity (so the two always agree). */
-export function renderCapacityPage(view: CapacityView): { body: string; history: string } {
+function renderCapacityPage(view: CapacityView): { body: string; history: string } {
   const { board, funnel, lastCheck } = view;
   const util = Math.round(board.utilization * 100);
   const hosts = board.gateways

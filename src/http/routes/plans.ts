@@ -12,7 +12,7 @@ import { errorResponses, Id, JsonRoster as JsonRosterSchema, PlanQuery, PlanSumm
 type JsonRoster = Static<typeof JsonRosterSchema>;
 
 /** The plan without its people: what a client needs to decide, small for a 50 000-person roster. */
-export function planHeader(plan: Plan) {
+function planHeader(plan: Plan) {
   const { people, ...header } = plan;
   return { ...header, people: people.length };
 }
