@@ -441,17 +441,6 @@ export interface GrantStore {
       >,
     ) => T,
   ): T;
-  saveAddresses(
-    gateway: string,
-    assignments: ReadonlyMap<
-      string,
-      {
-        tier: 'vpn' | 'vpn-bastion';
-        address: string;
-      }
-    >,
-    released: readonly string[],
-  ): void;
 }
 
 /** The append-only audit log. */

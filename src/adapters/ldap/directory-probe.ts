@@ -4,6 +4,7 @@ import { Attribute, Change, Client, type Entry, PresenceFilter } from 'ldapts';
 import { AppError } from '../../core/errors.ts';
 import type { Secret } from '../../core/secret.ts';
 import type { DirectoryProbe, ProbeEntry } from '../../services/doctor/ports.ts';
+import { strings } from './directory.ts';
 import { toLdapAppError } from './errors.ts';
 
 export interface DirectoryProbeOptions {
@@ -190,12 +191,6 @@ function toProbeEntry(entry: Entry): ProbeEntry {
     attributes.set(key.toLowerCase(), strings(value));
   }
   return { dn: entry.dn, attributes };
-}
-
-function strings(value: Entry[string] | undefined): string[] {
-  if (value === undefined) return [];
-  const list = Array.isArray(value) ? value : [value];
-  return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
 }
 
 /** Lower-cased NAMEs of schema definitions: `( 1.2.3 NAME ( 'a' 'b' ) …` or `NAME 'a'`. */

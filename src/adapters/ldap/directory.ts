@@ -93,8 +93,9 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
     sshPublicKeys: strings(attributeOf(entry, 'sshPublicKey')),
   });
 
-  async function connect(): Promise<Client> {
-    const c = new Client({
+  /** A new, unbound client for the configured server. */
+  function newClient(): Client {
+    return new Client({
       url: options.url,
       timeout: options.timeoutMs,
       connectTimeout: options.timeoutMs,
@@ -102,6 +103,10 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
       // for ldaps://; StartTLS gets them on the upgrade.
       ...(tlsOptions === undefined || !options.url.startsWith('ldaps://') ? {} : { tlsOptions }),
     });
+  }
+
+  async function connect(): Promise<Client> {
+    const c = newClient();
     try {
       if (options.starttls === true) await c.startTLS(tlsOptions ?? {});
       await c.bind(options.bindDn, options.bindPassword.reveal());
@@ -187,12 +192,7 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
     return searchEntries.length === 1 ? (searchEntries[0] as Entry).dn : null;
   }
   async function bindAs(dn: string, password: string): Promise<boolean> {
-    const own = new Client({
-      url: options.url,
-      timeout: options.timeoutMs,
-      connectTimeout: options.timeoutMs,
-      ...(tlsOptions === undefined || !options.url.startsWith('ldaps://') ? {} : { tlsOptions }),
-    });
+    const own = newClient();
     try {
       if (options.starttls === true) await own.startTLS(tlsOptions ?? {});
       await own.bind(dn, password);
@@ -383,7 +383,8 @@ function attributeOf(entry: Entry, name: string): Entry[string] | undefined {
   return undefined;
 }
 
-function strings(value: Entry[string] | undefined): string[] {
+/** An attribute's values as text (binary values read as UTF-8). */
+export function strings(value: Entry[string] | undefined): string[] {
   if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));

@@ -275,7 +275,7 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
     name: options.name,
 
     async exec(argv: readonly string[], execOptions: ExecOptions = {}): Promise<ExecResult> {
-      quoteArgv(argv); // RAC_SSH_BAD_ARGV before anything else happens
+      const quoted = quoteArgv(argv); // RAC_SSH_BAD_ARGV before anything else happens
       const stdin =
         execOptions.stdin === undefined
           ? undefined
@@ -285,9 +285,10 @@ export function createSshShell(options: SshShellOptions): RemoteShell & AsyncDis
       const timeoutMs = execOptions.timeoutMs ?? defaultTimeoutMs;
       // The host ends the command (and its children: timeout signals its own process group)
       // a little after rac stops waiting for it.
-      const command = quoteArgv(
-        options.remoteTimeout === false ? argv : ['timeout', '-k', '5', `${Math.ceil(timeoutMs / 1000) + 1}`, ...argv],
-      );
+      const command =
+        options.remoteTimeout === false
+          ? quoted
+          : `${quoteArgv(['timeout', '-k', '5', `${Math.ceil(timeoutMs / 1000) + 1}`])} ${quoted}`;
       const program = argv[0] ?? '';
       const label = JSON.stringify(program.length > 60 ? `${program.slice(0, 60)}…` : program);
       return budgeted(`exec of ${label}`, timeoutMs, execOptions.signal, async (signal) => {

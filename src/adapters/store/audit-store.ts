@@ -31,19 +31,7 @@ export function createAuditStore(ctx: StoreContext): AuditStore {
       const sql = `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`;
       const rows = db.prepare(sql).all(...args, filter.limit ?? 1000);
       if (filter.newest === true) rows.reverse();
-      return rows.map((row) => {
-        const r = row as Record<string, unknown>;
-        return {
-          id: Number(r['id']),
-          at: String(r['at']),
-          actor: String(r['actor']),
-          action: String(r['action']),
-          batchId: (r['batch_id'] as string | null) ?? null,
-          uid: (r['uid'] as string | null) ?? null,
-          detail: JSON.parse(String(r['detail'])) as Record<string, unknown>,
-          reason: (r['reason'] as string | null) ?? null,
-        };
-      });
+      return rows.map(toAuditRecord);
     },
     /**
      * Audit records the exporter counts (revocations, provisioning operations), newer than
@@ -61,4 +49,19 @@ export function createAuditStore(ctx: StoreContext): AuditStore {
     },
   };
   return store;
+}
+
+/** One row of the audit table as an AuditRecord. */
+export function toAuditRecord(row: unknown): AuditRecord {
+  const r = row as Record<string, unknown>;
+  return {
+    id: Number(r['id']),
+    at: String(r['at']),
+    actor: String(r['actor']),
+    action: String(r['action']),
+    batchId: (r['batch_id'] as string | null) ?? null,
+    uid: (r['uid'] as string | null) ?? null,
+    detail: JSON.parse(String(r['detail'])) as Record<string, unknown>,
+    reason: (r['reason'] as string | null) ?? null,
+  };
 }

@@ -7,11 +7,11 @@ export function createGrantStore(ctx: StoreContext): GrantStore {
   const { db, transaction, writeAudit, now } = ctx;
   const writeAddresses = (
     gateway: string,
+    current: ReadonlyMap<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>,
     assignments: ReadonlyMap<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>,
     released: readonly string[],
   ) => {
     const at = now();
-    const current = store.getAddresses(gateway);
     const remove = db.prepare('DELETE FROM gateway_addresses WHERE gateway = ? AND uid = ?');
     for (const uid of released) remove.run(gateway, uid);
     // Moves first free the old addresses, so a swap of two people never trips UNIQUE.
@@ -114,17 +114,11 @@ export function createGrantStore(ctx: StoreContext): GrantStore {
       },
     >(gateway: string, decide: (current: Map<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>) => T): T {
       return transaction(() => {
-        const allocation = decide(store.getAddresses(gateway));
-        writeAddresses(gateway, allocation.assignments, allocation.released);
+        const current = store.getAddresses(gateway);
+        const allocation = decide(current);
+        writeAddresses(gateway, current, allocation.assignments, allocation.released);
         return allocation;
       });
-    },
-    saveAddresses(
-      gateway: string,
-      assignments: ReadonlyMap<string, { tier: 'vpn' | 'vpn-bastion'; address: string }>,
-      released: readonly string[],
-    ): void {
-      transaction(() => writeAddresses(gateway, assignments, released));
     },
   };
   return store;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AppError } from '../../core/errors.ts';
 import type { LockHandle, LockStore } from '../../ports.ts';
+import { processAlive } from '../process-alive.ts';
 import type { StoreContext } from './store-context.ts';
 
 /** The apply lock (Terraform's state lock). */
@@ -53,13 +54,4 @@ export function createLockStore(ctx: StoreContext): LockStore {
     },
   };
   return store;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

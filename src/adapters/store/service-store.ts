@@ -1,7 +1,8 @@
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { SQLInputValue } from 'node:sqlite';
 import { AppError } from '../../core/errors.ts';
-import type { HistoryPoint, ServiceBatch, TokenRecord, TokenRole } from '../../ports.ts';
-import type { AuditEntry, AuditRecord } from './sqlite-store.ts';
+import type { AuditRecord, HistoryPoint, ServiceBatch, TokenRecord, TokenRole } from '../../ports.ts';
+import { toAuditRecord } from './audit-store.ts';
+import type { StoreContext } from './store-context.ts';
 
 export type { HistoryPoint, ServiceBatch, TokenRecord, TokenRole };
 
@@ -13,12 +14,7 @@ export const HISTORY_LIMIT = 1440;
  * a short bounded capacity history for the capacity page, and the background batches it runs,
  * so a batch stopped by a shutdown is resumed by the next start.
  */
-export function createServiceStore(parts: {
-  db: DatabaseSync;
-  transaction: <T>(fn: () => T) => T;
-  writeAudit: (entry: AuditEntry) => void;
-  now: () => string;
-}) {
+export function createServiceStore(parts: StoreContext) {
   const { db, transaction, writeAudit, now } = parts;
   const toToken = (row: unknown): TokenRecord => {
     const r = row as Record<string, unknown>;
@@ -134,17 +130,8 @@ export function createServiceStore(parts: {
         .prepare(
           `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
         )
-        .all(...args, filter.limit) as Array<Record<string, unknown>>;
-      return rows.map((r) => ({
-        id: Number(r['id']),
-        at: String(r['at']),
-        actor: String(r['actor']),
-        action: String(r['action']),
-        batchId: (r['batch_id'] as string | null) ?? null,
-        uid: (r['uid'] as string | null) ?? null,
-        detail: JSON.parse(String(r['detail'])) as Record<string, unknown>,
-        reason: (r['reason'] as string | null) ?? null,
-      }));
+        .all(...args, filter.limit);
+      return rows.map(toAuditRecord);
     },
 
     saveServiceBatch(batch: ServiceBatch): void {

@@ -1,7 +1,6 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { fingerprintOf, type Topology, type TopologyHost } from '../../core/topology.ts';
 import type { RecordedTopology } from '../../ports.ts';
-import type { AuditEntry } from './sqlite-store.ts';
+import type { StoreContext } from './store-context.ts';
 
 export type { RecordedTopology };
 
@@ -10,12 +9,7 @@ export type { RecordedTopology };
  * enforcer, not only the fingerprint, so an older one can be compared with what the config says
  * now. The newest record is the current topology. Append only.
  */
-export function createTopologyStore(parts: {
-  db: DatabaseSync;
-  transaction: <T>(fn: () => T) => T;
-  writeAudit: (entry: AuditEntry) => void;
-  now: () => string;
-}) {
+export function createTopologyStore(parts: StoreContext) {
   const { db, transaction, writeAudit, now } = parts;
   const toRecord = (row: unknown): RecordedTopology => {
     const r = row as Record<string, unknown>;

@@ -1,8 +1,7 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { AppError } from '../../core/errors.ts';
 import { isWireGuardKey } from '../../core/wireguard/keys.ts';
 import type { WireGuardKeyRecord, WireGuardKeySource } from '../../ports.ts';
-import type { AuditEntry } from './sqlite-store.ts';
+import type { StoreContext } from './store-context.ts';
 
 export type { WireGuardKeyRecord, WireGuardKeySource };
 
@@ -11,12 +10,7 @@ export type { WireGuardKeyRecord, WireGuardKeySource };
  * private key: rac hands a generated one out once, in the profile, and keeps only its public
  * half. Every key change is audited with the key's public value, never more.
  */
-export function createWireGuardStore(parts: {
-  db: DatabaseSync;
-  transaction: <T>(fn: () => T) => T;
-  writeAudit: (entry: AuditEntry) => void;
-  now: () => string;
-}) {
+export function createWireGuardStore(parts: StoreContext) {
   const { db, transaction, writeAudit, now } = parts;
   const toKey = (row: unknown): WireGuardKeyRecord => {
     const r = row as Record<string, unknown>;

@@ -19,6 +19,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SwarmClient, SwarmClientEvent, SwarmClientSpec, SwarmLauncher } from '../../services/swarm.ts';
+import { processAlive } from '../process-alive.ts';
 
 const NETNS_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const TAIL_LINES = 8;
@@ -43,15 +44,6 @@ function scratchBase(): string {
 const DIR_PREFIX = 'rac-swarm-';
 const OWNER_FILE = 'owner.pid';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes credentials directories of swarms that died without cleaning up (SIGKILL). */
 async function sweepStaleDirs(base: string): Promise<void> {
   const entries = await readdir(base).catch(() => [] as string[]);
@@ -59,7 +51,7 @@ async function sweepStaleDirs(base: string): Promise<void> {
     if (!entry.startsWith(DIR_PREFIX)) continue;
     const dir = join(base, entry);
     const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => ''));
-    if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) continue;
+    if (Number.isSafeInteger(owner) && owner > 0 && processAlive(owner)) continue;
     // No owner file yet: maybe a swarm starting right now; only an old one is stale.
     if (owner === 0) {
       const age = Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? Date.now());

@@ -1,4 +1,5 @@
 import {
+  type BastionAccount,
   type BastionLogin,
   parseAccountReport,
   parseObservedAccounts,
@@ -42,6 +43,24 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
     if (result.code !== 0)
       throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: listing accounts failed: ${result.stderr.trim()}`);
     return parseObservedAccounts(result.stdout.toString('utf8'));
+  }
+
+  /** Runs the account script on `manifest`; returns the accounts it reports failed or does not report at all. */
+  async function writeAccounts(manifest: readonly BastionAccount[], signal?: AbortSignal) {
+    const result = await shell.exec(bastionArgv(), {
+      stdin: renderAccountManifest(manifest, login),
+      signal,
+      timeoutMs,
+    });
+    const report = parseAccountReport(result.stdout.toString('utf8'));
+    const failed = report
+      .filter((r) => r.status === 'conflict' || r.status === 'error')
+      .map((r) => ({ uid: r.uid, error: `${r.status}: ${r.detail}` }));
+    const reported = new Set(report.map((r) => r.uid));
+    for (const m of manifest)
+      if (!reported.has(m.uid))
+        failed.push({ uid: m.uid, error: `no report (exit ${result.code}): ${result.stderr.trim().slice(0, 200)}` });
+    return failed;
   }
 
   return {
@@ -107,23 +126,7 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       }
       const unchanged = desired.size - added.length - changed.length - refused.length;
       if (manifest.length === 0) return { added, changed, removed, unchanged, failed: refused, wrote: false };
-      const result = await shell.exec(bastionArgv(), {
-        stdin: renderAccountManifest(manifest, login),
-        signal,
-        timeoutMs,
-      });
-      const report = parseAccountReport(result.stdout.toString('utf8'));
-      const failed = [
-        ...refused,
-        ...report
-          .filter((r) => r.status === 'conflict' || r.status === 'error')
-          .map((r) => ({ uid: r.uid, error: `${r.status}: ${r.detail}` })),
-      ];
-      const reported = new Set(report.map((r) => r.uid));
-      for (const m of manifest) {
-        if (!reported.has(m.uid))
-          failed.push({ uid: m.uid, error: `no report (exit ${result.code}): ${result.stderr.trim().slice(0, 200)}` });
-      }
+      const failed = [...refused, ...(await writeAccounts(manifest, signal))];
       return { added, changed, removed, unchanged, failed, wrote: true };
     },
 
@@ -132,22 +135,10 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       const accounts = await observeAccounts(signal, uids);
       const removed = accounts.filter((a) => !a.locked && UID_PATTERN.test(a.uid)).map((a) => a.uid);
       if (removed.length === 0) return { added: [], changed: [], removed, unchanged: 0, failed: [], wrote: false };
-      const result = await shell.exec(bastionArgv(), {
-        stdin: renderAccountManifest(
-          removed.map((uid) => ({ uid, state: 'locked' as const, keys: [] })),
-          login,
-        ),
+      const failed = await writeAccounts(
+        removed.map((uid) => ({ uid, state: 'locked' as const, keys: [] })),
         signal,
-        timeoutMs,
-      });
-      const report = parseAccountReport(result.stdout.toString('utf8'));
-      const failed = report
-        .filter((r) => r.status === 'conflict' || r.status === 'error')
-        .map((r) => ({ uid: r.uid, error: `${r.status}: ${r.detail}` }));
-      const reported = new Set(report.map((r) => r.uid));
-      for (const uid of removed)
-        if (!reported.has(uid))
-          failed.push({ uid, error: `no report (exit ${result.code}): ${result.stderr.trim().slice(0, 200)}` });
+      );
       return { added: [], changed: [], removed, unchanged: 0, failed, wrote: true };
     },
 

@@ -6,6 +6,7 @@ import {
   mapKeyOf,
   type ParsedAllowMap,
   parseAllowMap,
+  type RenderedAllowMap,
   renderAllowMap,
 } from '../../../core/proxy/allow-map.ts';
 import {
@@ -105,9 +106,8 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
     );
   }
 
-  /** Writes, tests and reloads `people`; returns the generation now served. */
-  async function writeMap(people: Iterable<{ uid: string; tier: GatewayGrant['tier'] }>, signal?: AbortSignal) {
-    const rendered = renderAllowMap(people);
+  /** Writes, tests and reloads the rendered map; returns it once nginx serves its generation. */
+  async function writeMap(rendered: RenderedAllowMap, signal?: AbortSignal) {
     const result = await shell.exec(
       [
         'sh',
@@ -297,7 +297,7 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
         if ((await runningGeneration(signal)) === rendered.generation)
           return { added, changed, removed, unchanged, failed, wrote: false };
       }
-      await writeMap(desired.values(), signal);
+      await writeMap(rendered, signal);
       return { added, changed, removed, unchanged, failed, wrote: true };
     },
 
@@ -322,7 +322,7 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
         let generation = map.generation;
         if ([...wanted].some((uid) => map.entries.has(uid)) || !map.consistent) {
           const keep = [...map.entries].filter(([uid]) => !wanted.has(uid)).map(([uid, tier]) => ({ uid, tier }));
-          generation = (await writeMap(keep, signal)).generation;
+          generation = (await writeMap(renderAllowMap(keep), signal)).generation;
         } else if (generation === null || text === '') {
           return { disconnected: [], failed: [] }; // no map: nginx lets nobody through
         } else await awaitGeneration(generation, [], signal);
