@@ -1,3 +1,4 @@
+import { POOL_NAMES } from '../core/capacity.ts';
 import type { CapacityBoard } from '../services/capacity-board.ts';
 
 const WIDTH = 40;
@@ -22,12 +23,7 @@ export function renderCapacityBoard(b: CapacityBoard, options: { color: boolean 
     `  sessions   ${bar(b.sessions, b.limit.sessions, options.color)} ${b.sessions} / ${b.limit.sessions} (${pct(b.utilization)}), headroom ${b.headroom}`,
   );
   out.push(`  limit      ${b.limit.sessions} — ${b.limit.source}: ${b.limit.detail}`);
-  const names: Record<string, string> = {
-    overall: 'all tiers',
-    vpn: 'VPN gateways',
-    bastion: 'bastions',
-    proxy: 'access proxies',
-  };
+  const names: Record<string, string> = { overall: 'all tiers', ...POOL_NAMES };
   for (const l of b.limits ?? [])
     out.push(
       `  ${(l.name === b.binding ? 'binding' : '').padEnd(10)} ${(names[l.name] ?? l.name).padEnd(15)} expected peak ${l.expectedPeak} of ${l.sessions}${l.name === 'overall' ? '' : ' rated'}, headroom ${l.headroom}`,

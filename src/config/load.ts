@@ -7,6 +7,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { AppError } from '../core/errors.ts';
 import { isValidTimeZone } from '../core/expiry.ts';
 import { Secret } from '../core/secret.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 import { wireGuardProblems } from './wireguard.ts';
 
@@ -97,15 +98,13 @@ export function parseConfig(
   (Array.isArray(config.gateways) ? config.gateways : []).forEach((gateway, i) => {
     if (names.has(gateway.name)) problems.push(`gateways.${i}.name: duplicate gateway name ${gateway.name}`);
     names.add(gateway.name);
-    if (gateway.kind === 'openvpn' && gateway.openvpn === undefined)
-      problems.push(`gateways.${i}.openvpn: required for kind openvpn`);
-    if (gateway.kind !== 'openvpn' && gateway.openvpn !== undefined)
-      problems.push(`gateways.${i}.openvpn: only for kind openvpn`);
-    problems.push(...wireGuardProblems(gateway, `gateways.${i}`));
-    if (gateway.kind === 'proxy' && gateway.proxy === undefined)
-      problems.push(`gateways.${i}.proxy: required for kind proxy`);
-    if (gateway.kind !== 'proxy' && gateway.proxy !== undefined)
-      problems.push(`gateways.${i}.proxy: only for kind proxy`);
+    // Each kind's section: present exactly for that kind (a wireguard section's own checks follow its own).
+    for (const kind of ['openvpn', 'wireguard', 'proxy'] as const) {
+      const present = gateway[kind] !== undefined;
+      if (gateway.kind === kind && !present) problems.push(`gateways.${i}.${kind}: required for kind ${kind}`);
+      if (gateway.kind !== kind && present) problems.push(`gateways.${i}.${kind}: only for kind ${kind}`);
+      if (kind === 'wireguard') problems.push(...wireGuardProblems(gateway, `gateways.${i}`));
+    }
     if (gateway.ssh?.private_key_file === undefined && gateway.ssh?.agent !== true)
       problems.push(`gateways.${i}.ssh.private_key_file: required (or ssh.agent: true with a key in ssh-agent)`);
     if (gateway.ssh?.agent === true && (env['SSH_AUTH_SOCK'] ?? '') === '')
@@ -308,5 +307,5 @@ function cleartextToRemote(url: string): boolean {
   } catch {
     return false; // the schema reports a malformed URL
   }
-  return !(host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host));
+  return !isLoopbackHost(host);
 }

@@ -5,14 +5,14 @@ import { explainBadWireGuardKey } from '../core/wireguard/keys.ts';
 import type { GatewayConfig } from './schema.ts';
 
 /**
- * Checks of a gateway's `wireguard:` section that the schema cannot express: present exactly
- * for kind wireguard, a real public key, pools inside the server network and apart, a sane
- * endpoint. Returns `path: message` problems (all of them), like the rest of the loader.
+ * Checks of a wireguard gateway's `wireguard:` section that the schema cannot express: a real
+ * public key, pools inside the server network and apart, a sane endpoint. Returns `path: message`
+ * problems (all of them), like the rest of the loader. That the section is present exactly for kind
+ * wireguard is the loader's check, with the other kinds' sections.
  */
 export function wireGuardProblems(gateway: GatewayConfig, path: string): string[] {
   const wg = gateway.wireguard;
-  if (gateway.kind !== 'wireguard') return wg === undefined ? [] : [`${path}.wireguard: only for kind wireguard`];
-  if (wg === undefined) return [`${path}.wireguard: required for kind wireguard`];
+  if (gateway.kind !== 'wireguard' || wg === undefined) return [];
   const problems: string[] = [];
   const at = `${path}.wireguard`;
   if (typeof wg.public_key === 'string') {

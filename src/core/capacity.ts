@@ -7,10 +7,10 @@ export interface CapacityLimit {
   readonly sessions: number;
   /**
    * verified: last passing check of the current topology; previous-verified: the current topology is
-   * unverified and grew from an earlier verified one, whose figure holds until it is checked; rated:
-   * sum of gateways; target: configured target.
+   * unverified and grew from an earlier verified one, whose figure holds until it is checked;
+   * target: configured target.
    */
-  readonly source: 'verified' | 'previous-verified' | 'rated' | 'target';
+  readonly source: 'verified' | 'previous-verified' | 'target';
   readonly detail: string;
   /**
    * Limits of the kinds of enforcer a tier goes through, checked besides the overall one: the
@@ -52,7 +52,7 @@ export interface CapacityInputs {
   readonly previous?: PreviousVerified | null;
 }
 
-/** Onboarding grants against what was proven, else what the hardware is rated for, else the goal. */
+/** Onboarding grants against what was proven, else what an earlier topology proved while it only grew, else the goal. */
 export function capacityLimit({ targetSessions, ratedSessions, verified, previous }: CapacityInputs): CapacityLimit {
   if (verified !== null) {
     return {
@@ -76,19 +76,15 @@ export function capacityLimit({ targetSessions, ratedSessions, verified, previou
     previous === undefined || previous === null
       ? ''
       : `; the topology shrank since ${previous.topology} was verified at ${previous.verified.sessions} sessions — ${previous.reason}`;
-  if (ratedSessions !== null && ratedSessions > 0) {
-    // Unverified: every tier together against the goal, and each kind of enforcer against its rating
-    // (the pools): a public person never counts against a VPN gateway.
-    return {
-      sessions: targetSessions,
-      source: 'target',
-      detail: `the configured target; each kind of enforcer is held to its rated sessions (capacity not verified${shrank})`,
-    };
-  }
+  // Unverified: every tier together against the goal, and (when gateways are rated) each kind of
+  // enforcer against its rating (the pools): a public person never counts against a VPN gateway.
   return {
     sessions: targetSessions,
     source: 'target',
-    detail: `the configured target (no gateways rated, capacity not verified${shrank})`,
+    detail:
+      ratedSessions !== null && ratedSessions > 0
+        ? `the configured target; each kind of enforcer is held to its rated sessions (capacity not verified${shrank})`
+        : `the configured target (no gateways rated, capacity not verified${shrank})`,
   };
 }
 
@@ -124,7 +120,8 @@ export interface CapacityVerdict {
   readonly binding: CapacityCheck['name'];
 }
 
-const POOL_NAMES: Record<CapacityPool['name'], string> = {
+/** How a pool's enforcers are named in messages and on the capacity board. */
+export const POOL_NAMES: Record<CapacityPool['name'], string> = {
   vpn: 'VPN gateways',
   bastion: 'bastions',
   proxy: 'access proxies',

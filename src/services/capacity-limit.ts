@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { type CapacityLimit, capacityLimit, capacityPools } from '../core/capacity.ts';
+import { topologyOf } from '../core/topology.ts';
 import type { Store } from '../ports.ts';
 import { previousVerifiedFor } from './topology.ts';
 
 /** The topology a capacity check proves: the set of gateways with their kinds and ratings. */
 export function topologyDigest(config: Config): string {
-  const parts = config.gateways.map((g) => `${g.name}:${g.kind}:${g.rated_sessions}`).sort();
-  return `sha256:${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16)}`;
+  return topologyOf(config.gateways).fingerprint;
 }
 
 /**
@@ -18,15 +17,16 @@ export function topologyDigest(config: Config): string {
 export function currentCapacityLimit(config: Config, store: Store): CapacityLimit {
   const rating = config.gateways.filter((g) => g.kind !== 'bastion');
   const rated = rating.length === 0 ? null : rating.reduce((sum, g) => sum + g.rated_sessions, 0);
+  const verified =
+    config.gateways.length === 0
+      ? null
+      : store.latestPassingCheck(topologyDigest(config), { acceptDryRun: config.capacity.accept_dry_run });
   const limit = capacityLimit({
     targetSessions: config.capacity.target_sessions,
     ratedSessions: rated,
-    verified:
-      config.gateways.length === 0
-        ? null
-        : store.latestPassingCheck(topologyDigest(config), { acceptDryRun: config.capacity.accept_dry_run }),
+    verified,
     // While this topology is unverified: the last verified recorded topology's figure, if it only grew since.
-    previous: config.gateways.length === 0 ? null : previousVerifiedFor(config, store),
+    previous: verified !== null || config.gateways.length === 0 ? null : previousVerifiedFor(config, store),
   });
   const pools = capacityPools(config.gateways);
   return pools.length === 0 ? limit : { ...limit, pools };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type LoadedConfig, resolveFrom } from '../../config/load.ts';
+import { isLoopbackHost } from '../../config/loopback.ts';
 import type { Config } from '../../config/schema.ts';
 import { AppError } from '../../core/errors.ts';
 
@@ -20,14 +21,12 @@ export function readServiceTls(loaded: LoadedConfig): { cert: Buffer; key: Buffe
   return { cert: read('cert'), key: read('key') };
 }
 
-const LOOPBACK_HOSTS = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-
 /**
  * Directory passwords travel through the portal's login form: without TLS it may only listen on
  * loopback (behind a TLS-terminating proxy on the same host); anything else refuses to start.
  */
 export function assertPortalExposure(config: Config, host: string, tls: boolean): void {
-  if (!config.http.portal || tls || LOOPBACK_HOSTS.test(host)) return;
+  if (!config.http.portal || tls || isLoopbackHost(host)) return;
   throw new AppError(
     'RAC_CONFIG_INVALID',
     `http.listen ${host}: the portal (/me) takes directory passwords, so without http.tls it listens on loopback only; set http.tls (cert, key), listen on 127.0.0.1, or set http.portal: false`,

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import { printable } from '../printable.ts';
 import { parseSshPublicKey } from '../roster/ssh-public-key.ts';
 import { UID_PATTERN } from '../uid.ts';
 
@@ -164,9 +165,4 @@ function isAccountStatus(value: string | undefined): value is AccountStatus {
 
 function manifestError(message: string, uid: string | null): AppError {
   return new AppError('RAC_BASTION_MANIFEST', message, { details: { uid } });
-}
-
-function printable(value: unknown): string {
-  const shown = String(value).replace(/[\p{Cc}\u2028\u2029]/gu, '?');
-  return shown.length > 64 ? `${shown.slice(0, 64)}…` : shown;
 }

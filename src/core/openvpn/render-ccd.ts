@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import { printable } from '../printable.ts';
 import { UID_PATTERN } from '../uid.ts';
 import type { VpnTier } from './allocate-addresses.ts';
 import { formatIpv4, netmaskToPrefix, parseIpv4, parseIpv4Cidr } from './allocate-addresses.ts';
@@ -137,11 +138,4 @@ function parsePushedRoute(line: string): string | null {
 function renderError(message: string, entry: CcdEntry): AppError {
   const uid = typeof entry.uid === 'string' && UID_PATTERN.test(entry.uid) ? entry.uid : null;
   return new AppError('RAC_OPENVPN_RENDER', message, { details: { uid } });
-}
-
-/** Rejected values are echoed in messages; keep a hostile one from spanning lines or flooding a log. */
-function printable(value: unknown): string {
-  const text = String(value);
-  const shown = text.replace(/[\p{Cc}\u2028\u2029]/gu, '?');
-  return shown.length > 64 ? `${shown.slice(0, 64)}…` : shown;
 }

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { AppError } from '../errors.ts';
+import { printable } from '../printable.ts';
 import { UID_PATTERN } from '../uid.ts';
 import { parseIpv4 } from './allocate-addresses.ts';
 
@@ -155,10 +156,4 @@ function checkStaticKey(key: string): string {
 
 function renderError(message: string): AppError {
   return new AppError('RAC_OPENVPN_RENDER', message);
-}
-
-function printable(value: unknown): string {
-  const text = String(value);
-  const shown = text.replace(/[\p{Cc}\u2028\u2029]/gu, '?');
-  return shown.length > 64 ? `${shown.slice(0, 64)}…` : shown;
 }

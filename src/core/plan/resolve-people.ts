@@ -1,4 +1,5 @@
 import { normalizeDn } from '../dn.ts';
+import { printable } from '../printable.ts';
 import { parseSshPublicKey } from '../roster/ssh-public-key.ts';
 import { TIERS, type Tier } from '../tiers.ts';
 import { UID_PATTERN } from '../uid.ts';
@@ -130,9 +131,4 @@ export function usableKeys(keys: readonly string[]): { ok: true; keys: string[] 
     out.push(parsed.key.line);
   }
   return { ok: true, keys: out };
-}
-
-function printable(value: string): string {
-  const shown = value.replace(/[\p{Cc}\u2028\u2029]/gu, '?');
-  return shown.length > 64 ? `${shown.slice(0, 64)}…` : shown;
 }

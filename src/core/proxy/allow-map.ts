@@ -111,11 +111,6 @@ export function mapHashMaxSize(count: number): number {
   return size;
 }
 
-/** The sizing include written next to the map when `proxy.map_hash_conf` is configured. */
-export function renderMapHashConf(count: number, bucketSize: number): string {
-  return `# Managed by rac: sized for ${count} allow-map entries. Include in http {} before the first map.\nmap_hash_max_size ${mapHashMaxSize(count)};\nmap_hash_bucket_size ${bucketSize};\n`;
-}
-
 export interface ParsedAllowMap {
   readonly entries: ReadonlyMap<string, Tier>;
   readonly generation: string | null;

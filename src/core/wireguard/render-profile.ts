@@ -1,6 +1,7 @@
 import { AppError } from '../errors.ts';
 import { formatIpv4Cidr, parseIpv4, parseIpv4Cidr } from '../openvpn/allocate-addresses.ts';
 import { isValidRemoteHost } from '../openvpn/render-profile.ts';
+import { printable } from '../printable.ts';
 import type { Secret } from '../secret.ts';
 import { UID_PATTERN } from '../uid.ts';
 import { isWireGuardKey } from './keys.ts';
@@ -75,9 +76,4 @@ export function renderWireGuardProfile(input: WireGuardProfileInput): string {
 
 function renderError(message: string): AppError {
   return new AppError('RAC_WIREGUARD_RENDER', message);
-}
-
-function printable(value: unknown): string {
-  const text = String(value).replace(/[\p{Cc}\u2028\u2029]/gu, '?');
-  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
