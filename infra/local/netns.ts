@@ -572,7 +572,8 @@ export interface RootLinkAddresses {
 /**
  * Addresses for host `k` (1..63) of run `runId` on a link to the root namespace:
  * 10.231.S.(4k+1)/30 and 10.231.S.(4k+2)/30, S reserved per run id (and per machine: lock files
- * in STATE_DIR). Gateways use k = index, bastions k = 16 + index.
+ * in STATE_DIR). OpenVPN gateways use k = index, bastions k = 16 + index, WireGuard gateways
+ * k = 32 + index, proxies k = 48 + index (index 1..9 each).
  */
 export async function rootLink(runId: string, k: number): Promise<RootLinkAddresses> {
   assertRunId(runId);

@@ -133,7 +133,7 @@ export async function startProxyHost(options: ProxyHostOptions): Promise<ProxyHo
   try {
     await createNamespace(namespace);
     namespaceCreated = true;
-    const root = await rootLink(runId, 32 + index);
+    const root = await rootLink(runId, 48 + index);
     await linkNamespaces('root', root.rootCidr, namespace, root.nsCidr);
     ssh = await startSshHost({ namespace, address: root.nsAddress, dataDir });
     const address = root.nsAddress;
