@@ -227,6 +227,6 @@ console.log(
   `  naive split (baseline) ${fmt(median(naiveTimes))}   parseCsv ${fmt(median(csvTimes))} (${(median(csvTimes) / median(naiveTimes)).toFixed(2)}×)   parseRoster incl. decoding and validation ${fmt(median(rosterTimes))}`,
 );
 
-// ── D, E, F: gateways and bastion ─────────────────────────────────────────────────────────────
+// ── D, E, F, E2: gateways and bastion ─────────────────────────────────────────────────────────
 console.log('');
 await benchGateways(RUNS);
