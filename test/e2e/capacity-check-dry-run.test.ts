@@ -1,16 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCompany } from '../../infra/local/company.ts';
 import { freePort, type LocalPrometheus, startPrometheus } from '../../infra/local/prometheus.ts';
-import { RAC, type RacEnv, runDryRunCheck, startRacEnv } from '../support/rac-env.ts';
+import { type RacEnv, type RacServe, runDryRunCheck, startRacEnv, startRacServe } from '../support/rac-env.ts';
 
 const company = generateCompany(8, { seed: 909 });
 
 describe('the k6 capacity check, dry run on the real local stack (slapd, rac serve, Prometheus)', () => {
   let env: RacEnv;
-  let serve: ChildProcess;
+  let serve: RacServe;
   let prometheus: LocalPrometheus;
   let checkEnv: Record<string, string>;
 
@@ -20,16 +19,7 @@ describe('the k6 capacity check, dry run on the real local stack (slapd, rac ser
       people: company,
       config: (d) => `${d}collector: { interval_seconds: 1 }\nhttp: { listen: "127.0.0.1:${port}" }\n`,
     });
-    serve = spawn(RAC, ['serve'], { cwd: env.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
-    const until = Date.now() + 20_000;
-    while (Date.now() < until) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false, // not listening yet
-      );
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    serve = await startRacServe(env.dir, { port, env: { ...process.env } });
     prometheus = await startPrometheus(`127.0.0.1:${port}`);
     await prometheus.waitFor('count(remote_access_capacity_target_sessions)', (r) => r.length > 0, 30_000);
     env.write(
@@ -52,7 +42,7 @@ describe('the k6 capacity check, dry run on the real local stack (slapd, rac ser
   }, 90_000);
 
   afterAll(async () => {
-    serve?.kill('SIGTERM');
+    await serve?.stop();
     await prometheus?.stop();
     await env?.stop();
   }, 60_000);

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { generateCompany } from '../../infra/local/company.ts';
 import { freePort, type LocalPrometheus, startPrometheus } from '../../infra/local/prometheus.ts';
 import { type LocalStack, startStack } from '../../infra/local/stack.ts';
 import { rosterFor } from '../../infra/local/workspace.ts';
-import { RAC, runDryRunCheck, runRac } from '../support/rac-env.ts';
+import { type RacServe, runDryRunCheck, runRac, startRacServe } from '../support/rac-env.ts';
 
 const company = generateCompany(8, { seed: 6060 });
 const people = company.slice(0, 4);
@@ -20,7 +19,7 @@ const people = company.slice(0, 4);
 describe('the k6 portal and api scenarios, dry run against the real proxy and rac serve', () => {
   let stack: LocalStack;
   let dir: string;
-  let serve: ChildProcess;
+  let serve: RacServe;
   let prometheus: LocalPrometheus;
   let port: number;
 
@@ -48,16 +47,12 @@ describe('the k6 portal and api scenarios, dry run against the real proxy and ra
       `uid,password\n${people.map((p) => `${p.uid},"${p.password.replaceAll('"', '""')}"`).join('\n')}\n`,
       { mode: 0o600 },
     );
-    serve = spawn(RAC, ['serve'], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, RAC_LOG_LEVEL: 'error' },
-    });
+    serve = await startRacServe(dir, { env: { ...process.env, RAC_LOG_LEVEL: 'error' } });
     prometheus = await startPrometheus(`127.0.0.1:${port}`);
   }, 180_000);
 
   afterAll(async () => {
-    serve?.kill('SIGTERM');
+    await serve?.stop();
     await prometheus?.stop();
     await stack?.stop();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

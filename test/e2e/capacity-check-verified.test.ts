@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { freePort, type LocalPrometheus, startPrometheus } from '../../infra/loc
 import { type LocalStack, startStack } from '../../infra/local/stack.ts';
 import { connectVpnClients, stopVpnClients, type VpnClient } from '../../infra/local/vpn-clients.ts';
 import { rosterFor } from '../../infra/local/workspace.ts';
-import { RAC, runDryRunCheck, runRac } from '../support/rac-env.ts';
+import { type RacServe, runDryRunCheck, runRac, startRacServe } from '../support/rac-env.ts';
 
 const company = generateCompany(6, { seed: 4242 });
 const online = company.slice(0, 3);
@@ -16,7 +15,7 @@ const online = company.slice(0, 3);
 describe('a dry-run capacity check over real VPN sessions verifies capacity where the config accepts dry runs', () => {
   let stack: LocalStack;
   let dir: string;
-  let serve: ChildProcess;
+  let serve: RacServe;
   let prometheus: LocalPrometheus;
   const clients: VpnClient[] = [];
 
@@ -26,7 +25,7 @@ describe('a dry-run capacity check over real VPN sessions verifies capacity wher
     const port = await freePort();
     writeFileSync(
       join(dir, 'rac.yaml'),
-      `${stack.config({ sshTimeoutMs: 5000 }).replace('  enforce: refuse\n', '  enforce: refuse\n  accept_dry_run: true\n')}collector: { interval_seconds: 1 }\nhttp: { listen: "127.0.0.1:${port}" }\n`,
+      `${stack.config({ sshTimeoutMs: 5000, acceptDryRun: true })}collector: { interval_seconds: 1 }\nhttp: { listen: "127.0.0.1:${port}" }\n`,
     );
     writeFileSync(join(dir, 'policy.yaml'), 'default: { tier: public, max: vpn }\nrules: []\n');
     writeFileSync(
@@ -42,7 +41,7 @@ describe('a dry-run capacity check over real VPN sessions verifies capacity wher
         { timeoutMs: 30_000 },
       )),
     );
-    serve = spawn(RAC, ['serve'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
+    serve = await startRacServe(dir, { env: { ...process.env } });
     prometheus = await startPrometheus(`127.0.0.1:${port}`);
     writeFileSync(
       join(dir, 'accounts.csv'),
@@ -51,7 +50,7 @@ describe('a dry-run capacity check over real VPN sessions verifies capacity wher
   }, 180_000);
 
   afterAll(async () => {
-    serve?.kill('SIGTERM');
+    await serve?.stop();
     await prometheus?.stop();
     await stopVpnClients(clients);
     await stack?.stop();

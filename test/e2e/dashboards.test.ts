@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { rosterFor } from '../../infra/local/workspace.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { topologyDigest } from '../../src/services/capacity-limit.ts';
 import { K6_RUN_VALUES, k6RemoteWrite } from '../support/k6-remote-write.ts';
-import { RAC, runRac } from '../support/rac-env.ts';
+import { type RacServe, runRac, startRacServe } from '../support/rac-env.ts';
 
 // One small stack: 1 OpenVPN gateway, 1 bastion, 6 real VPN clients (one then revoked) and 2 real
 // bastion logins. Every query of every board runs against the real Prometheus that scrapes it.
@@ -47,7 +47,7 @@ type Sample = { metric: Record<string, string>; value?: [number, string]; values
 describe('every board query on a real Prometheus scraping a real rac serve', () => {
   let stack: LocalStack;
   let dir: string;
-  let serve: ChildProcess;
+  let serve: RacServe;
   let prometheus: LocalPrometheus;
   const clients: VpnClient[] = [];
   const held: HeldSession[] = [];
@@ -160,20 +160,7 @@ describe('every board query on a real Prometheus scraping a real rac serve', () 
     const revokedOut = await runRac(dir, ['revoke', revoked?.uid as string]);
     if (revokedOut.code !== 0) throw new Error(`revoke failed: ${revokedOut.stdout}${revokedOut.stderr}`);
 
-    serve = spawn(RAC, ['serve'], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env },
-    });
-    const until = Date.now() + 20_000;
-    while (Date.now() < until) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    serve = await startRacServe(dir, { port, env: { ...process.env } });
     prometheus = await startPrometheus(`127.0.0.1:${port}`, {
       openMetrics: k6RemoteWrite({ testid: TESTID, end: Math.floor(Date.now() / 1000), minutes: 20, peakVus: 50 }),
     });
@@ -185,7 +172,7 @@ describe('every board query on a real Prometheus scraping a real rac serve', () 
   }, 180_000);
 
   afterAll(async () => {
-    serve?.kill('SIGTERM');
+    await serve?.stop();
     await prometheus?.stop();
     await stopVpnClients(clients);
     await Promise.all(held.map((h) => h.stop()));

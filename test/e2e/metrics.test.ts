@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { freePort, type LocalPrometheus, startPrometheus } from '../../infra/loc
 import { type LocalStack, startStack } from '../../infra/local/stack.ts';
 import { connectVpnClients, stopVpnClients, type VpnClient } from '../../infra/local/vpn-clients.ts';
 import { rosterFor } from '../../infra/local/workspace.ts';
-import { RAC, runRac } from '../support/rac-env.ts';
+import { type RacServe, runRac, startRacServe } from '../support/rac-env.ts';
 
 const POLICY = 'default: { tier: public, max: vpn-bastion }\nrules: []\n';
 const company = generateCompany(230, { seed: 404 });
@@ -21,7 +21,7 @@ const sum = (r: Array<{ value: [number, string] }>) => r.reduce((s, x) => s + Nu
 describe('sessions and capacity metrics through a real Prometheus', () => {
   let stack: LocalStack;
   let dir: string;
-  let serve: ChildProcess;
+  let serve: RacServe;
   let prometheus: LocalPrometheus;
   let metricsUrl: string;
   const clients: VpnClient[] = [];
@@ -76,25 +76,12 @@ describe('sessions and capacity metrics through a real Prometheus', () => {
       );
     }
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
-    serve = spawn(RAC, ['serve'], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env },
-    });
-    const until = Date.now() + 20_000;
-    while (Date.now() < until) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    serve = await startRacServe(dir, { port, env: { ...process.env } });
     prometheus = await startPrometheus(`127.0.0.1:${port}`);
   }, 180_000);
 
   afterAll(async () => {
-    serve?.kill('SIGTERM');
+    await serve?.stop();
     await prometheus?.stop();
     await stopVpnClients(clients);
     await Promise.all(held.map((h) => h.stop()));

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CompanyPerson, generateCompany } from '../../infra/local/company.ts';
 import { cleanupAll, newRunId } from '../../infra/local/netns.ts';
 import { freePort } from '../../infra/local/prometheus.ts';
 import { type ProxyHost, startProxyHost } from '../../infra/local/proxy-host.ts';
-import { RAC, type RacEnv, rosterFor, startRacEnv } from '../support/rac-env.ts';
+import { type RacEnv, type RacServe, rosterFor, startRacEnv, startRacServe } from '../support/rac-env.ts';
 
 const POLICY = 'default: { tier: public, max: vpn-bastion }\nrules: []\n';
 const company = generateCompany(214, { seed: 1010 });
@@ -22,7 +21,7 @@ const sessionsIn = (metrics: string, name: string, labels: string): number => {
 describe('the public tier through a real access proxy', () => {
   let env: RacEnv;
   let host: ProxyHost;
-  let serve: ChildProcess;
+  let serve: RacServe;
   let metricsUrl: string;
   const credentials = (p: CompanyPerson) => ({ user: p.uid, password: p.password });
 
@@ -42,22 +41,11 @@ describe('the public tier through a real access proxy', () => {
     const applied = await env.rac(['apply', 'roster.csv', '--yes']);
     if (applied.code !== 0) throw new Error(`apply failed: ${applied.stdout}${applied.stderr}`);
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
-    serve = spawn(RAC, ['serve'], { cwd: env.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
-    const until = Date.now() + 20_000;
-    while (Date.now() < until) {
-      if (
-        await fetch(`http://127.0.0.1:${port}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    serve = await startRacServe(env.dir, { port, env: { ...process.env } });
   }, 180_000);
 
   afterAll(async () => {
-    serve?.kill('SIGTERM');
+    await serve?.stop();
     await host?.stop();
     await env?.stop();
     await cleanupAll();

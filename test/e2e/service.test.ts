@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { freePort } from '../../infra/local/prometheus.ts';
 import { type LocalStack, startStack } from '../../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../../infra/local/vpn-clients.ts';
 import { rosterFor } from '../../infra/local/workspace.ts';
-import { RAC, ROOT, runRac } from '../support/rac-env.ts';
+import { type RacServe, ROOT, runRac, startRacServe } from '../support/rac-env.ts';
 
 const POLICY = 'default: { tier: public, max: vpn-bastion }\nrules: []\n';
 const company = generateCompany(14, { seed: 909 });
@@ -22,7 +22,7 @@ const ARTIFACTS = join(ROOT, 'test/artifacts');
 describe('rac serve on the real stack: API, portal in a real browser, capacity page', () => {
   let stack: LocalStack;
   let dir: string;
-  let serve: ChildProcess;
+  let serve: RacServe;
   let base: string;
   let browser: Browser;
   const tokens: Record<string, string> = {};
@@ -52,25 +52,14 @@ describe('rac serve on the real stack: API, portal in a real browser, capacity p
       if (made.code !== 0) throw new Error(made.stderr);
       tokens[role] = made.json<{ token: string }>().token;
     }
-    serve = spawn(RAC, ['serve'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
-    const until = Date.now() + 20_000;
-    while (Date.now() < until) {
-      if (
-        await fetch(`${base}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    serve = await startRacServe(dir, { port, env: { ...process.env } });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] });
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     for (const c of clients) await c.stop();
-    serve?.kill('SIGTERM');
+    await serve?.stop();
     await stack?.stop();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
@@ -213,16 +202,13 @@ describe('rac serve on the real stack: API, portal in a real browser, capacity p
     });
     expect(started.status).toBe(202);
     const { batchId } = (await started.json()) as { batchId: string };
-    let stderr = '';
-    serve.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => serve.once('exit', (code) => r(code)));
-    serve.kill('SIGTERM');
+    const stopped = serve;
+    const exited = new Promise<number | null>((r) => stopped.process.once('exit', (code) => r(code)));
+    stopped.process.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(stderr).toContain('rac serve: stopping');
+    expect(stopped.stderr()).toContain('rac serve: stopping');
 
-    serve = spawn(RAC, ['serve'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
+    serve = await startRacServe(dir, { env: { ...process.env } });
     let progress: { running: boolean; status: string } | null = null;
     for (let i = 0; i < 120; i++) {
       await new Promise((r) => setTimeout(r, 250));

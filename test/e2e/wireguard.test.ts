@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import {
   wgKeyPair,
 } from '../../infra/local/wireguard-gateway.ts';
 import { rosterFor } from '../../infra/local/workspace.ts';
-import { RAC, runRac } from '../support/rac-env.ts';
+import { type RacServe, runRac, startRacServe } from '../support/rac-env.ts';
 
 const POLICY = 'default: { tier: public, max: vpn-bastion }\nrules: []\n';
 const [generated, ownKey, bastion, web] = generateCompany(4, { seed: 1313 }) as [
@@ -34,7 +34,7 @@ describe('a mixed fleet: OpenVPN, WireGuard and a bastion in one plan and apply'
   let stack: LocalStack;
   let wg: WireGuardGateway;
   let dir: string;
-  let serve: ChildProcess | undefined;
+  let serve: RacServe | undefined;
   let metricsUrl: string;
   const clients: WireGuardClient[] = [];
   const ownPair = { privateKey: '', publicKey: '' };
@@ -72,7 +72,7 @@ describe('a mixed fleet: OpenVPN, WireGuard and a bastion in one plan and apply'
   }, 180_000);
 
   afterAll(async () => {
-    serve?.kill('SIGTERM');
+    await serve?.stop();
     for (const c of clients) await c.stop().catch(() => undefined);
     await stack?.stop();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -125,11 +125,7 @@ describe('a mixed fleet: OpenVPN, WireGuard and a bastion in one plan and apply'
   });
 
   it('counts the WireGuard session in /metrics under gateway_kind="wireguard"', async () => {
-    serve = spawn(RAC, ['serve'], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, RAC_ACTOR: 'e2e' },
-    });
+    serve = await startRacServe(dir, { env: { ...process.env } });
     let body = '';
     const counted = await waitUntil(async () => {
       body = await fetch(metricsUrl).then(

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,7 +83,6 @@ export function runRac(
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         HOME: process.env['HOME'] ?? '/root',
-
         ...options.env,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -115,6 +114,99 @@ export function runRac(
       }),
     );
   });
+}
+
+/** How much of `rac serve`'s stderr a RacServe keeps (the tail). */
+const SERVE_STDERR_LIMIT = 64 * 1024;
+
+export interface RacServe {
+  readonly process: ChildProcess;
+  /** The last ~64 KiB `rac serve` wrote to stderr (always drained, so its logger never blocks). */
+  stderr(): string;
+  /** SIGTERM, then waits for the exit (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+}
+
+export interface RacServeOptions {
+  /** The port of `http.listen` in the workspace's config: when given, waits until /readyz is ok. */
+  readonly port?: number;
+  /** The whole environment of the process; a copy of this process's by default. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** How long to wait for /readyz (ms); 20 s by default. */
+  readonly readyTimeoutMs?: number;
+}
+
+/**
+ * Starts the real `rac serve` in workspace `cwd` (its listen address comes from the config). With
+ * `port`, resolves once http://127.0.0.1:<port>/readyz answers ok, and throws (with the stderr
+ * tail, after stopping it) if it exits first or is not ready within `readyTimeoutMs`.
+ */
+export async function startRacServe(cwd: string, options: RacServeOptions = {}): Promise<RacServe> {
+  const child = spawn(RAC, ['serve'], {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: options.env ?? { ...process.env },
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (stderr.length > 2 * SERVE_STDERR_LIMIT) stderr = stderr.slice(-SERVE_STDERR_LIMIT);
+  });
+  let spawnError: Error | undefined;
+  child.on('error', (err) => {
+    spawnError = err;
+  });
+  const exited = new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    else child.once('exit', () => done());
+  });
+  let stopping: Promise<void> | undefined;
+  const serve: RacServe = {
+    process: child,
+    stderr: () => stderr.slice(-SERVE_STDERR_LIMIT),
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+        child.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const killed = new Promise<void>((done) => {
+          timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            done();
+          }, 10_000);
+        });
+        await Promise.race([exited, killed]);
+        clearTimeout(timer);
+        await exited;
+      })();
+      return stopping;
+    },
+  };
+  if (options.port === undefined) return serve;
+
+  const url = `http://127.0.0.1:${options.port}/readyz`;
+  const timeoutMs = options.readyTimeoutMs ?? 20_000;
+  const until = Date.now() + timeoutMs;
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  while (!ended && spawnError === undefined && Date.now() < until) {
+    const ready = await fetch(url).then(
+      (r) => r.ok,
+      () => false, // not listening yet
+    );
+    if (ready) return serve;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const why =
+    spawnError !== undefined
+      ? `could not start (${spawnError.message})`
+      : ended
+        ? `exited (code ${child.exitCode}, signal ${child.signalCode})`
+        : `${url} not ok after ${timeoutMs} ms`;
+  await serve.stop();
+  throw new Error(`rac serve in ${cwd}: ${why}; stderr tail:\n${serve.stderr().slice(-4096)}`);
 }
 
 /**
