@@ -19,7 +19,8 @@ import { generateOpensshPublicKey } from '../infra/local/ssh-keys.ts';
 import { type LocalStack, startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { rosterFor } from '../infra/local/workspace.ts';
-import { bastionArgv } from '../src/adapters/gateways/bastion/scripts.ts';
+import { bastionCalls } from '../src/adapters/gateways/bastion/scripts.ts';
+import { callArgv } from '../src/adapters/host-programs/program.ts';
 import { createSshShell } from '../src/adapters/ssh/ssh-shell.ts';
 import { composeServices } from '../src/compose.ts';
 import { loadConfig } from '../src/config/load.ts';
@@ -180,7 +181,7 @@ export async function benchGateways(runs: number): Promise<void> {
       }),
       ...bare.bastions.map(async (b) => {
         const s = performance.now();
-        await sshRun(b, [...bastionArgv()], manifest);
+        await sshRun(b, [...callArgv(bastionCalls().accounts, { mode: 'none' })], manifest);
         note(floorPerSystem, b.name, performance.now() - s);
       }),
     ]);

@@ -14,4 +14,4 @@ major=$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]')
 if [ ! -f dist/cli/main.js ] || [ -n "$(find src -newer dist/cli/main.js -print -quit)" ]; then
   node_modules/.bin/node scripts/build.ts
 fi
-sh infra/local/install-packages.sh slapd ldap-utils openssl openvpn openssh-server openssh-client iproute2 procps prometheus faketime wireguard-tools wireguard-go iputils-ping nginx curl shellcheck systemd chromium fonts-wqy-zenhei
+sh infra/local/install-packages.sh slapd ldap-utils openssl openvpn openssh-server openssh-client iproute2 procps prometheus faketime wireguard-tools wireguard-go iputils-ping nginx curl shellcheck sudo systemd chromium fonts-wqy-zenhei

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { withManagement } from './adapters/gateways/openvpn/management.ts';
+import { becomeOf, callArgv, hostCalls, hostCallTable } from './adapters/host-programs/index.ts';
 import { createDirectoryProbe } from './adapters/ldap/directory-probe.ts';
 import { createSshShell, parseHostKeyPin, scanHostKey } from './adapters/ssh/ssh-shell.ts';
 import { readPrivateFile } from './compose.ts';
@@ -87,6 +89,20 @@ function doctorHost(gateway: GatewayConfig, baseDir: string, agentSocket: string
     pinnedFingerprint: () =>
       ssh.host_key === undefined ? null : parseHostKeyPin(ssh.host_key, gateway.name).fingerprint,
     shell: open,
+    runAsRoot(name, options) {
+      const call = hostCallTable(gateway)[name];
+      if (call === undefined)
+        throw new AppError('RAC_HOST_PROGRAM', `${gateway.name}: no call ${name} on a ${gateway.kind} host`);
+      return open().exec(callArgv(call, becomeOf(gateway)), options);
+    },
+    rootCalls() {
+      return hostCalls(gateway).map((call) => ({
+        name: call.program.name,
+        path: `${ssh.helpers_dir}/${call.program.name}`,
+        sha256: createHash('sha256').update(call.program.text).digest('hex'),
+        args: call.args,
+      }));
+    },
     async management(command) {
       const socket = gateway.openvpn?.management;
       if (socket === undefined) throw new AppError('RAC_CONFIG_INVALID', `${gateway.name}: no openvpn.management`);

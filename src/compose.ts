@@ -3,6 +3,7 @@ import { createBastionDriver } from './adapters/gateways/bastion/driver.ts';
 import { createOpenVpnDriver } from './adapters/gateways/openvpn/driver.ts';
 import { createProxyDriver } from './adapters/gateways/proxy/driver.ts';
 import { createWireGuardDriver } from './adapters/gateways/wireguard/driver.ts';
+import { becomeOf } from './adapters/host-programs/index.ts';
 import { createLdapDirectory } from './adapters/ldap/directory.ts';
 import { createLogger } from './adapters/log/pino-logger.ts';
 import { createSshShell } from './adapters/ssh/ssh-shell.ts';
@@ -132,11 +133,13 @@ function createGatewayDriver(
     defaultTimeoutMs: gateway.ssh.timeout_ms,
     concurrency: gateway.ssh.concurrency,
   });
+  const become = becomeOf(gateway);
   switch (gateway.kind) {
     case 'openvpn':
       return createOpenVpnDriver({
         name: gateway.name,
         shell,
+        become,
         openvpn: gateway.openvpn as OpenVpnConfig,
         timeoutMs: gateway.ssh.timeout_ms,
       });
@@ -144,6 +147,7 @@ function createGatewayDriver(
       return createBastionDriver({
         name: gateway.name,
         shell,
+        become,
         timeoutMs: gateway.ssh.timeout_ms,
         adminUser: gateway.ssh.user,
         login: bastionLogin,
@@ -152,6 +156,7 @@ function createGatewayDriver(
       return createWireGuardDriver({
         name: gateway.name,
         shell,
+        become,
         wireguard: gateway.wireguard as WireGuardConfig,
         timeoutMs: gateway.ssh.timeout_ms,
         keyOwners: () => new Map([...store.wireguard.listKeys()].map(([uid, k]) => [k.publicKey, uid])),
@@ -160,6 +165,7 @@ function createGatewayDriver(
       return createProxyDriver({
         name: gateway.name,
         shell,
+        become,
         proxy: gateway.proxy as ProxyConfig,
         timeoutMs: gateway.ssh.timeout_ms,
       });

@@ -72,6 +72,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
     summary: 'check the directory and every host before the first apply; says what to fix',
   },
+  helpers: {
+    load: async () => (await import('./commands/helpers.ts')).helpersCommand,
+    summary: 'export rac’s host programs and per-host sudoers rules, to manage hosts as a non-root account',
+  },
   token: {
     load: async () => (await import('./commands/token.ts')).tokenCommand,
     summary: 'API tokens: create --role viewer|operator|admin --name n, list, revoke n',

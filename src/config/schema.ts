@@ -94,6 +94,17 @@ export const SshSchema = Type.Object(
     host_key: Type.Optional(NonEmpty),
     timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
     concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 8 }),
+    /**
+     * How rac gains root on the host: `none` when ssh.user is root; `sudo` for a management
+     * account whose sudoers rules name exactly rac's programs in helpers_dir (rac helpers export).
+     */
+    become: Type.Union([Type.Literal('none'), Type.Literal('sudo')], { default: 'none' }),
+    /** Where rac's programs are installed on the host (root-owned), for become: sudo. */
+    helpers_dir: Type.String({
+      pattern: '^(/[A-Za-z0-9_.+-]+)+$',
+      default: '/usr/local/libexec/rac',
+      description: 'absolute path on the host',
+    }),
   },
   { additionalProperties: false },
 );

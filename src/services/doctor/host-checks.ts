@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../../config/schema.ts';
 import type { Finding } from '../../core/doctor/findings.ts';
-import type { RemoteShell } from '../../ports.ts';
+import type { ExecOptions, ExecResult, RemoteShell } from '../../ports.ts';
 import type { DoctorHost } from './ports.ts';
 import { codeOf, make, messageOf } from './support.ts';
 
@@ -9,8 +9,8 @@ export interface HostContext {
   readonly gateway: GatewayConfig;
   readonly shell: RemoteShell;
   readonly timeoutMs: number;
-  /** argv as root: itself when logged in as root, through `sudo -n` where sudo works, else as is. */
-  privileged(argv: readonly string[]): readonly string[];
+  /** One of rac's calls as root (DoctorHost.runAsRoot), on the doctor's time budget. */
+  runAsRoot(call: string, options?: ExecOptions): Promise<ExecResult>;
 }
 
 export type HostCheck = (ctx: HostContext) => Promise<Finding[]>;
@@ -31,14 +31,16 @@ export async function checkHost(
     const login = await checkSshLogin(host);
     out.push(login.finding);
     if (login.shell === null) return out;
-    const privilege = await checkRootOrSudo(host, login.shell, login.uid);
-    out.push(privilege.finding);
+    const timeoutMs = Math.min(host.gateway.ssh.timeout_ms, 15_000);
+    const privilege = await checkPrivilege(host, login.shell, login.uid, timeoutMs);
+    out.push(...privilege);
+    if (privilege.some((f) => f.status === 'fail')) return out;
     const ctx: HostContext = {
       host,
       gateway: host.gateway,
       shell: login.shell,
-      timeoutMs: Math.min(host.gateway.ssh.timeout_ms, 15_000),
-      privileged: (argv) => (privilege.viaSudo ? ['sudo', '-n', '--', ...argv] : argv),
+      timeoutMs,
+      runAsRoot: (call, options) => host.runAsRoot(call, { timeoutMs, ...options }),
     };
     const checks = checksByKind[host.gateway.kind];
     if (checks === undefined) {
@@ -147,31 +149,106 @@ async function checkSshLogin(host: DoctorHost): Promise<{ finding: Finding; shel
   }
 }
 
-async function checkRootOrSudo(
+/**
+ * How rac gains root there, as configured (ssh.become) and as the host has it: root itself, or
+ * sudo with rules for exactly rac's installed programs.
+ */
+async function checkPrivilege(
   host: DoctorHost,
   shell: RemoteShell,
   uid: number,
-): Promise<{ finding: Finding; viaSudo: boolean }> {
+  timeoutMs: number,
+): Promise<Finding[]> {
   const { name, ssh } = host.gateway;
-  if (uid === 0) return { finding: make('host.privilege', name, 'ok', `${ssh.user} is root`), viaSudo: false };
-  const r = await shell
-    .exec(['sudo', '-n', 'true'], { timeoutMs: Math.min(ssh.timeout_ms, 15_000) })
-    .catch((err: unknown) => ({ code: -1, stderr: messageOf(err) }));
-  if (r.code === 0)
-    return {
-      finding: make('host.privilege', name, 'ok', `${ssh.user} may use sudo without a password`),
-      viaSudo: true,
-    };
-  return {
-    finding: make(
-      'host.privilege',
+  if (ssh.become === 'none') {
+    if (uid === 0) return [make('host.privilege', name, 'ok', `${ssh.user} is root`)];
+    return [
+      make(
+        'host.privilege',
+        name,
+        'fail',
+        `${ssh.user} (uid ${uid}) is not root and ssh.become is none: every change rac makes there would be refused`,
+        `manage ${name} through sudo: set ssh.become: sudo for it, then run rac helpers export and install the programs and the sudoers file it writes on ${name} (README, "Prepare your servers"); or log in as root`,
+      ),
+    ];
+  }
+  return await checkPrograms(host, shell, timeoutMs);
+}
+
+/** Each program rac runs is installed as rac wrote it, root's alone, and sudo lets ssh.user run exactly that call. */
+async function checkPrograms(host: DoctorHost, shell: RemoteShell, timeoutMs: number): Promise<Finding[]> {
+  const { name, ssh } = host.gateway;
+  const calls = host.rootCalls();
+  const fix = `run rac helpers export, then on ${name} as root install its libexec/ files into ${ssh.helpers_dir} (root-owned, 0755) and its sudoers/${name} as /etc/sudoers.d/rac (visudo -cf first)`;
+  const paths = [...new Set(calls.map((c) => c.path))];
+  const listed = await shell
+    .exec(['sh', '-c', PROGRAM_STAT_SCRIPT, 'rac-doctor', ssh.helpers_dir, ...paths], { timeoutMs })
+    .catch((err: unknown) => ({ code: -1, stdout: Buffer.alloc(0), stderr: messageOf(err) }));
+  if (listed.code !== 0)
+    return [make('host.programs', name, 'fail', `cannot look at ${ssh.helpers_dir}: ${listed.stderr.trim()}`, fix)];
+  const seen = new Map<string, string>();
+  for (const line of listed.stdout.toString('utf8').split('\n')) {
+    const m = /^(\S+) (\S+) (\S+) (.+)$/.exec(line);
+    if (m !== null) seen.set(m[4] as string, `${m[1]} ${m[2]} ${m[3]}`);
+  }
+  const problems: string[] = [];
+  const dir = seen.get(ssh.helpers_dir);
+  if (dir === undefined) problems.push(`${ssh.helpers_dir} does not exist`);
+  else if (!ownedByRootAlone(dir))
+    problems.push(
+      `${ssh.helpers_dir} is ${dir.split(' ').slice(0, 2).join(' ')}: it must be root's, writable by root alone`,
+    );
+  const digests = new Map(calls.map((c) => [c.path, c.sha256]));
+  for (const path of paths) {
+    const found = seen.get(path);
+    if (found === undefined) problems.push(`${path} is missing`);
+    else if (found.split(' ')[2] !== digests.get(path))
+      problems.push(`${path} differs from this rac's program (another version?)`);
+    else if (!ownedByRootAlone(found))
+      problems.push(`${path} is ${found.split(' ').slice(0, 2).join(' ')}: it must be root's, writable by root alone`);
+  }
+  if (problems.length > 0) return [make('host.programs', name, 'fail', problems.join('; '), fix)];
+  const refused: string[] = [];
+  for (const call of calls) {
+    const r = await shell
+      .exec(['sudo', '-n', '-l', '--', call.path, ...call.args], { timeoutMs })
+      .catch((err: unknown) => ({ code: -1, stdout: Buffer.alloc(0), stderr: messageOf(err) }));
+    if (r.code !== 0)
+      refused.push(`${[call.name, ...call.args].join(' ')}${r.code === 127 ? ' (sudo is not installed)' : ''}`);
+  }
+  if (refused.length > 0)
+    return [
+      make(
+        'host.programs',
+        name,
+        'fail',
+        `sudo does not let ${ssh.user} run, without a password: ${refused.join('; ')}`,
+        fix,
+      ),
+    ];
+  return [
+    make(
+      'host.programs',
       name,
-      'fail',
-      r.code === 127
-        ? `${ssh.user} is not root and sudo is not installed on ${name}`
-        : `${ssh.user} is not root and sudo -n true fails (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`,
-      `give ${ssh.user} password-less sudo on ${name} for the commands rac runs (a rule in /etc/sudoers.d, checked with visudo -cf), or manage the host as root`,
+      'ok',
+      `${ssh.user} may run rac's ${paths.length} programs in ${ssh.helpers_dir} through sudo, as installed by rac (${calls.length} calls)`,
     ),
-    viaSudo: false,
-  };
+  ];
+}
+
+/** For $1 (the directory) and each program path after it: "owner mode sha256 path" (sha256 "-" for the directory). */
+const PROGRAM_STAT_SCRIPT = `dir=$1
+[ -d "$dir" ] && printf '%s - %s\\n' "$(stat -c '%U %a' -- "$dir")" "$dir"
+shift
+for f do
+  [ -f "$f" ] || continue
+  sum=$(sha256sum -- "$f" 2>/dev/null) || continue
+  printf '%s %s %s\\n' "$(stat -c '%U %a' -- "$f")" "\${sum%% *}" "$f"
+done
+exit 0`;
+
+/** "owner mode …": root's, and neither group nor others may write. */
+function ownedByRootAlone(stat: string): boolean {
+  const [owner, mode] = stat.split(' ');
+  return owner === 'root' && mode !== undefined && (Number.parseInt(mode, 8) & 0o022) === 0;
 }

@@ -3,20 +3,12 @@ import { parseOpenVpnServerConfig } from '../../core/openvpn/parse-server-config
 import type { HostContext } from './host-checks.ts';
 import { make, messageOf } from './support.ts';
 
-/** Prints what ccd_dir is: `symlink <target>`, `directory`, `other` or `missing`. Static text; the path is $1. */
-const CCD_KIND_SCRIPT = `if [ -L "$1" ]; then
-  if [ -d "$1/" ]; then echo "symlink $(readlink -- "$1")"; else echo "dangling $(readlink -- "$1")"; fi
-elif [ -d "$1" ]; then echo directory
-elif [ -e "$1" ]; then echo other
-else echo missing; fi`;
-
 export async function checkCcdSymlink(ctx: HostContext): Promise<Finding[]> {
   const { name } = ctx.gateway;
   const ccd = ctx.gateway.openvpn?.ccd_dir as string;
   const check = 'openvpn.ccd-symlink';
-  const r = await ctx.shell.exec(ctx.privileged(['sh', '-c', CCD_KIND_SCRIPT, 'rac-doctor', ccd]), {
-    timeoutMs: ctx.timeoutMs,
-  });
+  // `symlink <target>`, `dangling <target>`, `directory`, `other` or `missing`.
+  const r = await ctx.runAsRoot('ccdKind');
   const answer = r.stdout.toString('utf8').trim();
   if (r.code !== 0) return [make(check, name, 'fail', `cannot look at ${ccd}: ${r.stderr.trim()}`, null)];
   if (answer.startsWith('symlink ')) {
@@ -69,7 +61,7 @@ export async function checkManagement(ctx: HostContext): Promise<Finding[]> {
         name,
         'fail',
         messageOf(err),
-        `in the server config:\n  management ${socket} unix\n  management-client-user root\nthen restart OpenVPN; the socket's directory should be 0700 root. rac reaches it over SSH (stream-local forwarding: AllowStreamLocalForwarding must not be "no" in sshd_config)`,
+        `in the server config:\n  management ${socket} unix\n  management-client-user ${ctx.gateway.ssh.user}\nthen restart OpenVPN. rac reaches the socket over SSH as ${ctx.gateway.ssh.user} (stream-local forwarding: AllowStreamLocalForwarding must not be "no" in sshd_config), so OpenVPN must admit exactly that user (it compares the connecting uid, and with management-client-group the primary gid only), and the socket's directories must let ${ctx.gateway.ssh.user} through while nobody else may${ctx.gateway.ssh.user === 'root' ? ' (0700 root)' : ` (e.g. 0750 root:${ctx.gateway.ssh.user})`}`,
       ),
     ];
   }
@@ -95,7 +87,7 @@ export async function checkOpenVpnServerConfig(ctx: HostContext): Promise<Findin
       ),
     ];
   }
-  const r = await ctx.shell.exec(ctx.privileged(['cat', '--', file]), { timeoutMs: ctx.timeoutMs });
+  const r = await ctx.runAsRoot('config');
   if (r.code !== 0) {
     return [
       make(

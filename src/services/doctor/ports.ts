@@ -1,6 +1,6 @@
 import type { Config, GatewayConfig } from '../../config/schema.ts';
 import type { Finding, FindingStatus } from '../../core/doctor/findings.ts';
-import type { RemoteShell } from '../../ports.ts';
+import type { ExecOptions, ExecResult, RemoteShell } from '../../ports.ts';
 
 /** What `rac doctor` needs of the directory and the hosts: narrow ports, implemented in adapters. */
 
@@ -48,6 +48,18 @@ export interface DoctorHost {
   pinnedFingerprint(): string | null;
   /** A shell over SSH with the pinned host key (throws on an unusable client key). */
   shell(): RemoteShell;
+  /**
+   * rac's own calls as root on this host, by name (`ccdKind`, `config`, `publicKey`, `test`,
+   * `dump`…): inline as root, or its installed program through sudo (ssh.become).
+   */
+  runAsRoot(call: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Every call rac makes as root here: the program's path, its content digest, the arguments. */
+  rootCalls(): ReadonlyArray<{
+    readonly name: string;
+    readonly path: string;
+    readonly sha256: string;
+    readonly args: readonly string[];
+  }>;
   /** OpenVPN: one management command answered by SUCCESS:/ERROR:. */
   management(command: string): Promise<{ ok: boolean; text: string }>;
   close(): Promise<void>;

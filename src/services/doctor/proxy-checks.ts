@@ -1,4 +1,5 @@
 import type { Finding } from '../../core/doctor/findings.ts';
+import { dumpCommandOf } from '../../core/proxy/dump-command.ts';
 import type { HostContext } from './host-checks.ts';
 import { make } from './support.ts';
 
@@ -10,7 +11,7 @@ export async function checkProxyMapInclude(ctx: HostContext): Promise<Finding[]>
   const { name } = ctx.gateway;
   const proxy = ctx.gateway.proxy;
   if (proxy === undefined) return [];
-  const tested = await ctx.shell.exec(ctx.privileged([...proxy.test_command]), { timeoutMs: ctx.timeoutMs });
+  const tested = await ctx.runAsRoot('test');
   if (tested.code !== 0) {
     return [
       make(
@@ -24,7 +25,8 @@ export async function checkProxyMapInclude(ctx: HostContext): Promise<Finding[]>
   }
   // nginx -T prints the whole configuration as nginx reads it, included files among it. It is the
   // test command with -t turned into -T, so the same -p/-c flags name the same configuration.
-  if (!proxy.test_command.includes('-t')) {
+  const dumpCommand = dumpCommandOf(proxy.test_command);
+  if (dumpCommand === null) {
     return [
       make(
         'proxy.map-include',
@@ -34,11 +36,7 @@ export async function checkProxyMapInclude(ctx: HostContext): Promise<Finding[]>
       ),
     ];
   }
-  const dumpCommand = proxy.test_command.filter((a) => a !== '-q').map((a) => (a === '-t' ? '-T' : a));
-  const dump = await ctx.shell.exec(ctx.privileged(dumpCommand), {
-    timeoutMs: ctx.timeoutMs,
-    maxStdoutBytes: 64 * 1024 * 1024,
-  });
+  const dump = await ctx.runAsRoot('dump', { maxStdoutBytes: 64 * 1024 * 1024 });
   const text = `${dump.stdout.toString('utf8')}\n${dump.stderr}`;
   if (dump.code !== 0) {
     return [make('proxy.map-include', name, 'skipped', `${dumpCommand.join(' ')} failed (exit ${dump.code})`)];

@@ -8,7 +8,7 @@ export async function checkWireGuardInterface(ctx: HostContext): Promise<Finding
   const wireguard = ctx.gateway.wireguard;
   if (wireguard === undefined) return [];
   const iface = wireguard.interface;
-  const r = await ctx.shell.exec(ctx.privileged(['wg', 'show', iface, 'public-key']), { timeoutMs: ctx.timeoutMs });
+  const r = await ctx.runAsRoot('publicKey');
   if (r.code !== 0) {
     return [
       make(

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   assembleBastionScript,
-  bastionArgv,
+  bastionCalls,
   bastionScript,
-  observeArgv,
   observeScript,
 } from '../../../src/adapters/gateways/bastion/scripts.ts';
+import { callArgv } from '../../../src/adapters/host-programs/program.ts';
 import { JUMP_ONLY_OPTIONS } from '../../../src/core/bastion/account-script.ts';
 
 const SCRIPT_DIR = join(import.meta.dirname, '../../../src/adapters/gateways/bastion/scripts');
@@ -33,6 +33,7 @@ describe('the bastion script files', () => {
   it('are the ones the scripts are built from', () => {
     expect(shellFiles.sort()).toEqual([
       'accounts.sh',
+      'kill.sh',
       'observe.sh',
       'prologue.sh',
       'read-keys.sh',
@@ -66,9 +67,23 @@ describe('the bastion script files', () => {
 });
 
 describe('the assembled scripts', () => {
-  it('carry the script as argv; data only ever comes on stdin', () => {
-    expect(bastionArgv()).toEqual(['sh', '-c', bastionScript(), 'rac-bastion']);
-    expect(observeArgv()).toEqual(['sh', '-c', observeScript(), 'rac-bastion']);
+  it('take no argument: data only ever comes on stdin', () => {
+    const calls = bastionCalls();
+    for (const call of Object.values(calls)) expect(call.args).toEqual([]);
+    expect(callArgv(calls.accounts, { mode: 'none' })).toEqual([
+      'sh',
+      '-c',
+      calls.accounts.program.text,
+      'rac-bastion-accounts',
+    ]);
+    expect(calls.accounts.program.text).toContain(bastionScript());
+    expect(calls.observe.program.text).toContain(observeScript());
+    expect(callArgv(calls.kill, { mode: 'sudo', helpersDir: '/opt/rac' })).toEqual([
+      'sudo',
+      '-n',
+      '--',
+      '/opt/rac/rac-bastion-kill',
+    ]);
     expect(bastionScript()).toContain('cat > "$W/manifest"');
   });
 

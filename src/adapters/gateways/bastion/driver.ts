@@ -11,11 +11,14 @@ import { parseSshPublicKey } from '../../../core/roster/ssh-public-key.ts';
 import { sameSshKeys } from '../../../core/ssh-key-id.ts';
 import { UID_PATTERN } from '../../../core/uid.ts';
 import type { GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
-import { bastionArgv, observeArgv } from './scripts.ts';
+import { type Become, hostRunner } from '../../host-programs/program.ts';
+import { bastionCalls } from './scripts.ts';
 
 export interface BastionDriverOptions {
   readonly name: string;
   readonly shell: RemoteShell;
+  /** How rac gains root there (default: it logs in as root). */
+  readonly become?: Become;
   readonly timeoutMs: number;
   /** The account rac logs in as: its own sessions are not people's sessions. */
   readonly adminUser: string;
@@ -30,12 +33,14 @@ export interface BastionDriverOptions {
  */
 export function createBastionDriver(options: BastionDriverOptions): GatewayDriver {
   const { name, shell, timeoutMs, adminUser, login } = options;
+  const host = hostRunner(shell, options.become ?? { mode: 'none' });
+  const calls = bastionCalls();
 
   async function observeAccounts(signal?: AbortSignal, only?: readonly string[]) {
     // Reading every account's keys costs a process per account: a revocation names its people.
     const list = only?.filter((uid) => UID_PATTERN.test(uid));
     if (list !== undefined && list.length === 0) return [];
-    const result = await shell.exec(observeArgv(), {
+    const result = await host.run(calls.observe, {
       signal,
       timeoutMs,
       ...(list === undefined ? {} : { stdin: `${list.join('\n')}\n` }),
@@ -47,7 +52,7 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
 
   /** Runs the account script on `manifest`; returns the accounts it reports failed or does not report at all. */
   async function writeAccounts(manifest: readonly BastionAccount[], signal?: AbortSignal) {
-    const result = await shell.exec(bastionArgv(), {
+    const result = await host.run(calls.accounts, {
       stdin: renderAccountManifest(manifest, login),
       signal,
       timeoutMs,
@@ -164,7 +169,7 @@ export function createBastionDriver(options: BastionDriverOptions): GatewayDrive
       const wanted = new Set(users);
       const targets = [...new Set(before.filter((s) => wanted.has(s.uid)).map((s) => s.uid))];
       if (targets.length === 0) return { disconnected: [], failed: [] };
-      const result = await shell.exec(['pkill', '-KILL', '-u', targets.join(',')], { signal, timeoutMs });
+      const result = await host.run(calls.kill, { stdin: `${targets.join('\n')}\n`, signal, timeoutMs });
       if (result.code > 1) {
         return {
           disconnected: [],

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { AppError } from '../../../core/errors.ts';
+import { type HostCall, type HostProgram, hostCall, hostProgram } from '../../host-programs/program.ts';
 
 /**
  * The bastion's shell and awk programs live as real files in ./scripts (linted by shellcheck, see
- * test/unit/bastion/scripts.test.ts) and travel as ONE argv word: `sh -c <script> rac-bastion`,
- * with person data only ever on stdin. A script file is assembled at load time:
+ * test/unit/bastion/scripts.test.ts) and become host programs (host-programs/program.ts), with
+ * person data only ever on stdin. A script file is assembled at load time:
  *   - a line `. ./prologue.sh` is replaced by that file's text (shellcheck follows it with -x);
  *   - `@name.awk@` or `@name.sh@` inside a single-quoted assignment is replaced by that file's
  *     text, which therefore must not contain a single quote (checked here).
@@ -64,11 +65,24 @@ export function observeScript(): string {
   return observe;
 }
 
-/** argv for RemoteShell.exec: the script is argv, the manifest goes to stdin. `$0` names it in error messages. */
-export function bastionArgv(): readonly string[] {
-  return ['sh', '-c', bastionScript(), 'rac-bastion'];
+let programs: { accounts: HostProgram; observe: HostProgram; kill: HostProgram } | undefined;
+
+/** The bastion's host programs, assembled on first use (a CLI run that needs none reads no file). */
+export function bastionPrograms() {
+  programs ??= {
+    accounts: hostProgram('rac-bastion-accounts', bastionScript()),
+    observe: hostProgram('rac-bastion-observe', observeScript()),
+    kill: hostProgram('rac-bastion-kill', assembleBastionScript('kill.sh')),
+  };
+  return programs;
 }
 
-export function observeArgv(): readonly string[] {
-  return ['sh', '-c', observeScript(), 'rac-bastion'];
+/** Every call rac makes on a bastion: none takes an argument, people come on stdin. */
+export function bastionCalls() {
+  const p = bastionPrograms();
+  return {
+    accounts: hostCall(p.accounts),
+    observe: hostCall(p.observe),
+    kill: hostCall(p.kill),
+  } satisfies Record<string, HostCall>;
 }

@@ -5,36 +5,9 @@ import { isAuthenticated, parseOpenVpnStatus } from '../../../core/openvpn/parse
 import { parseCcd, renderCcd } from '../../../core/openvpn/render-ccd.ts';
 import { readTar, writeTar } from '../../../core/tar.ts';
 import type { GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
+import { type Become, hostRunner } from '../../host-programs/program.ts';
 import { withManagement } from './management.ts';
-
-/**
- * Swaps the client-config-dir in one step: the new set is unpacked into a fresh directory next
- * to it, then the ccd symlink is renamed onto it (rename is atomic), so the server never reads a
- * half-written set. Static text: the only data is the tar on stdin and the path in $1.
- */
-const SWAP_SCRIPT = `set -eu
-ccd=$1
-case "$ccd" in /*) ;; *) echo "ccd_dir must be absolute: $ccd" >&2; exit 3 ;; esac
-[ -L "$ccd" ] || { echo "ccd_dir $ccd must be a symlink (rac swaps it atomically)" >&2; exit 3; }
-base=$(dirname "$ccd")
-gen=$(mktemp -d "$base/.rac-ccd.XXXXXXXX")
-# Until the swap, a failure on any path (a cut stream, a full disk, a signal) removes the staging
-# directory and the half-made link; after it, the new set is live and is kept.
-swapped=
-cleanup() { [ -n "$swapped" ] || rm -rf -- "$gen" "$ccd.rac-new"; }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-chmod 0755 "$gen"
-tar -xf - -C "$gen" --no-same-owner --no-same-permissions
-old=$(readlink "$ccd")
-rm -f -- "$ccd.rac-new"
-ln -s "$gen" "$ccd.rac-new"
-mv -T "$ccd.rac-new" "$ccd"
-swapped=1
-case "$old" in "$base"/.rac-ccd.*) rm -rf -- "$old" ;; esac
-`;
+import { openVpnCalls } from './programs.ts';
 
 /** Time for a HALT to reach the client before the server side is dropped. */
 const HALT_DELIVERY_MS = 250;
@@ -42,6 +15,8 @@ const HALT_DELIVERY_MS = 250;
 export interface OpenVpnDriverOptions {
   readonly name: string;
   readonly shell: RemoteShell;
+  /** How rac gains root there (default: it logs in as root). */
+  readonly become?: Become;
   readonly openvpn: OpenVpnConfig;
   readonly timeoutMs: number;
 }
@@ -60,9 +35,11 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
       `${name}: openvpn.server_network ${openvpn.server_network} is not an IPv4 CIDR`,
     );
   const netmask = formatIpv4(server.netmask);
+  const host = hostRunner(shell, options.become ?? { mode: 'none' });
+  const calls = openVpnCalls(openvpn);
 
   async function readFiles(signal?: AbortSignal): Promise<ObservedFile[]> {
-    const result = await shell.exec(['tar', '-C', `${openvpn.ccd_dir}/`, '-cf', '-', '.'], { signal, timeoutMs });
+    const result = await host.run(calls.ccdRead, { signal, timeoutMs });
     if (result.code !== 0) {
       throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: cannot read ${openvpn.ccd_dir}: ${result.stderr.trim()}`);
     }
@@ -109,9 +86,13 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
     async probe(signal) {
       const started = performance.now();
       try {
-        const link = await shell.exec(['test', '-L', openvpn.ccd_dir], { signal, timeoutMs });
-        if (link.code !== 0)
-          return { up: false, detail: `${openvpn.ccd_dir} is not a symlink`, latencyMs: performance.now() - started };
+        const kind = await host.run(calls.ccdKind, { signal, timeoutMs });
+        if (kind.code !== 0 || !kind.stdout.toString('utf8').startsWith('symlink '))
+          return {
+            up: false,
+            detail: `${openvpn.ccd_dir} is not a symlink to a directory: ${kind.stdout.toString('utf8').trim() || kind.stderr.trim()}`,
+            latencyMs: performance.now() - started,
+          };
         const stats = await withManagement(shell, openvpn.management, timeoutMs, (m) => m.single('load-stats'), signal);
         return { up: stats.ok, detail: stats.text, latencyMs: performance.now() - started };
       } catch (err) {
@@ -154,7 +135,7 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
       const tar = writeTar(
         [...wanted].map(([uid, text]) => ({ name: uid, mode: 0o644, content: new TextEncoder().encode(text) })),
       );
-      const result = await shell.exec(['sh', '-c', SWAP_SCRIPT, 'rac-ccd-swap', openvpn.ccd_dir], {
+      const result = await host.run(calls.ccdSwap, {
         stdin: tar,
         signal,
         timeoutMs,

@@ -17,19 +17,14 @@ import {
   planLogRead,
 } from '../../../core/proxy/log-reader.ts';
 import type { GatewayApplyReport, GatewayDriver, GatewayGrant, RemoteShell, Session } from '../../../ports.ts';
-import {
-  APPLY_EXIT,
-  APPLY_SCRIPT,
-  COLLECT_SCRIPT,
-  PROOF_SCRIPT,
-  READ_CHANGED_EXIT,
-  READ_MAP_SCRIPT,
-  READ_SCRIPT,
-} from './scripts.ts';
+import { type Become, hostRunner } from '../../host-programs/program.ts';
+import { APPLY_EXIT, proxyCalls, READ_CHANGED_EXIT, rotatedLogOf } from './scripts.ts';
 
 export interface ProxyDriverOptions {
   readonly name: string;
   readonly shell: RemoteShell;
+  /** How rac gains root there (default: it logs in as root). */
+  readonly become?: Become;
   readonly proxy: ProxyConfig;
   readonly timeoutMs: number;
 }
@@ -53,14 +48,16 @@ interface MapCache {
  */
 export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
   const { name, shell, proxy, timeoutMs } = options;
+  const host = hostRunner(shell, options.become ?? { mode: 'none' });
+  const calls = proxyCalls(proxy);
   const windowMs = proxy.active_window_seconds * 1000;
-  const rotatedLog = proxy.rotated_log ?? `${proxy.access_log}.1`;
+  const rotatedLog = rotatedLogOf(proxy);
   let logState: LogReaderState = INITIAL_LOG_STATE;
   const activity: ActivityTable = new Map();
   let mapCache: MapCache | null = null;
 
   async function readMap(signal?: AbortSignal): Promise<{ text: string; map: ParsedAllowMap }> {
-    const r = await shell.exec(['sh', '-c', READ_MAP_SCRIPT, 'rac-proxy-map', proxy.allow_map], { signal, timeoutMs });
+    const r = await host.run(calls.readMap, { signal, timeoutMs });
     if (r.code !== 0)
       throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: cannot read ${proxy.allow_map}: ${r.stderr.trim()}`);
     const text = r.stdout.toString('utf8');
@@ -68,7 +65,7 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
   }
 
   async function runningGeneration(signal?: AbortSignal): Promise<string | null> {
-    const r = await shell.exec(proxy.generation_command, { signal, timeoutMs });
+    const r = await host.run(calls.generation, { signal, timeoutMs });
     return r.code === 0 ? r.stdout.toString('utf8').trim() : null;
   }
 
@@ -82,18 +79,7 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
     let seen = '(no answer)';
     let left = '';
     while (performance.now() - started < proxy.reload_timeout_ms) {
-      const r = await shell.exec(
-        [
-          'sh',
-          '-c',
-          PROOF_SCRIPT,
-          'rac-proxy-proof',
-          proxy.pid_file,
-          oldWorkers.join(' '),
-          ...proxy.generation_command,
-        ],
-        { signal, timeoutMs },
-      );
+      const r = await host.run(calls.proof, { stdin: `${oldWorkers.join(' ')}\n`, signal, timeoutMs });
       const [gen = '', workers = ''] = r.stdout.toString('utf8').split('\n');
       seen = gen.trim() || '(no answer)';
       left = workers.trim();
@@ -108,23 +94,11 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
 
   /** Writes, tests and reloads the rendered map; returns it once nginx serves its generation. */
   async function writeMap(rendered: RenderedAllowMap, signal?: AbortSignal) {
-    const result = await shell.exec(
-      [
-        'sh',
-        '-c',
-        APPLY_SCRIPT,
-        'rac-proxy-apply',
-        proxy.allow_map,
-        proxy.map_hash_conf ?? '',
-        String(mapHashMaxSize(rendered.entries.size)),
-        String(proxy.map_hash_bucket_size),
-        proxy.pid_file,
-        String(proxy.test_command.length),
-        ...proxy.test_command,
-        ...proxy.reload_command,
-      ],
-      { stdin: rendered.text, signal, timeoutMs },
-    );
+    const result = await host.run(calls.apply, {
+      stdin: `${mapHashMaxSize(rendered.entries.size)}\n${rendered.text}`,
+      signal,
+      timeoutMs,
+    });
     if (result.code === APPLY_EXIT.testFailed) {
       throw new AppError(
         'RAC_PROXY_CONFIG_TEST',
@@ -154,22 +128,11 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
    */
   async function collect(signal?: AbortSignal) {
     const cursor = logState.current;
-    const first = await shell.exec(
-      [
-        'sh',
-        '-c',
-        COLLECT_SCRIPT,
-        'rac-proxy-collect',
-        proxy.access_log,
-        rotatedLog,
-        proxy.allow_map,
-        cursor?.dev ?? '-',
-        cursor?.ino ?? '-',
-        String(cursor?.offset ?? 0),
-        String(proxy.max_read_bytes),
-      ],
-      { signal, timeoutMs },
-    );
+    const first = await host.run(calls.collect, {
+      stdin: cursor === null || cursor === undefined ? '- - 0\n' : `${cursor.dev} ${cursor.ino} ${cursor.offset}\n`,
+      signal,
+      timeoutMs,
+    });
     const out = first.stdout;
     const stats = new Map<string, string>();
     let at = out.indexOf(0x0a);
@@ -209,17 +172,11 @@ export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
     ) {
       fold(advanceLogState(plan, [inline]));
     } else {
-      const paths = { current: proxy.access_log, previous: rotatedLog };
-      const read = await shell.exec(
-        [
-          'sh',
-          '-c',
-          READ_SCRIPT,
-          'rac-proxy-read',
-          ...plan.segments.flatMap((s) => [paths[s.role], s.dev, s.ino, String(s.from), String(s.length)]),
-        ],
-        { signal, timeoutMs },
-      );
+      const read = await host.run(calls.read, {
+        stdin: plan.segments.map((s) => `${s.role} ${s.dev} ${s.ino} ${s.from} ${s.length}\n`).join(''),
+        signal,
+        timeoutMs,
+      });
       const total = plan.segments.reduce((sum, s) => sum + s.length, 0);
       // Rotated or truncated between the two round trips: nothing is taken, the next cycle replans.
       if (read.code === 0 && read.stdout.length === total) {

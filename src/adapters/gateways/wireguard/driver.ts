@@ -3,41 +3,14 @@ import { AppError } from '../../../core/errors.ts';
 import { isLivePeer, parseWireGuardDump, type WireGuardPeer } from '../../../core/wireguard/parse-dump.ts';
 import { type PeerEntry, parsePeerSet, renderPeerSet } from '../../../core/wireguard/render-peers.ts';
 import type { GatewayDriver, GatewayGrant, ObservedGrants, RemoteShell, Session } from '../../../ports.ts';
-
-/**
- * Loads a whole peer set in one step. The set arrives on stdin and goes to a temp file next to
- * the peer file; `wg syncconf` then brings the live interface to exactly it (peers added, changed
- * and removed; live sessions of unchanged peers untouched), and only then is the temp file
- * renamed onto the peer file, so the file never names a peer set the interface refused.
- * `wg syncconf` also resets what its input leaves out — the interface's private key and listen
- * port included — so the input starts with the live interface's own section, read here with
- * `wg showconf` into a shell variable: the gateway's private key never leaves the gateway and
- * never touches its disk. Static text: the data is stdin, the interface in $1, the file in $2.
- */
-const APPLY_SCRIPT = `set -eu
-umask 077
-iface=$1
-file=$2
-case "$file" in /*) ;; *) echo "peers_file must be an absolute path: $file" >&2; exit 3 ;; esac
-if [ -L "$file" ]; then echo "peers_file $file is a symlink: refused" >&2; exit 3; fi
-dir=$(dirname -- "$file")
-[ -d "$dir" ] || { echo "peers_file directory $dir does not exist" >&2; exit 3; }
-conf=$(wg showconf "$iface")
-tmp=$(mktemp "$dir/.rac-peers.XXXXXXXX")
-trap 'rm -f -- "$tmp"' EXIT
-cat > "$tmp"
-{ printf '%s\\n' "$conf" | sed -n '/^\\[Peer\\]/q;p'; cat -- "$tmp"; } | wg syncconf "$iface" /dev/stdin
-mv -f -- "$tmp" "$file"
-trap - EXIT
-`;
-
-/** The gateway's clock with the dump, so "a handshake in the last 180 s" is judged by one clock. */
-const SHOW_SCRIPT = 'date +%s && exec wg show "$1" dump';
-const READ_PEERS_SCRIPT = '[ ! -e "$1" ] || exec cat -- "$1"';
+import { type Become, hostRunner } from '../../host-programs/program.ts';
+import { wireGuardCalls } from './programs.ts';
 
 export interface WireGuardDriverOptions {
   readonly name: string;
   readonly shell: RemoteShell;
+  /** How rac gains root there (default: it logs in as root). */
+  readonly become?: Become;
   readonly wireguard: Pick<WireGuardConfig, 'interface' | 'peers_file' | 'public_key'>;
   readonly timeoutMs: number;
   /**
@@ -59,9 +32,11 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
   const { name, shell, wireguard, timeoutMs } = options;
   const iface = wireguard.interface;
   const file = wireguard.peers_file;
+  const host = hostRunner(shell, options.become ?? { mode: 'none' });
+  const calls = wireGuardCalls(wireguard);
 
   async function show(signal?: AbortSignal): Promise<{ now: number; peers: readonly WireGuardPeer[] }> {
-    const result = await shell.exec(['sh', '-c', SHOW_SCRIPT, 'rac-wg-show', iface], { signal, timeoutMs });
+    const result = await host.run(calls.show, { signal, timeoutMs });
     const out = result.stdout;
     try {
       if (result.code !== 0)
@@ -79,7 +54,7 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
   }
 
   async function readPeerFile(signal?: AbortSignal): Promise<string> {
-    const result = await shell.exec(['sh', '-c', READ_PEERS_SCRIPT, 'rac-wg-peers', file], { signal, timeoutMs });
+    const result = await host.run(calls.peers, { signal, timeoutMs });
     if (result.code !== 0)
       throw new AppError('RAC_GATEWAY_OBSERVE', `${name}: cannot read ${file}: ${result.stderr.trim()}`);
     return result.stdout.toString('utf8');
@@ -135,7 +110,7 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
     async probe(signal) {
       const started = performance.now();
       try {
-        const r = await shell.exec(['wg', 'show', iface, 'public-key'], { signal, timeoutMs });
+        const r = await host.run(calls.publicKey, { signal, timeoutMs });
         const key = r.stdout.toString('utf8').trim();
         const up = r.code === 0 && key === wireguard.public_key;
         const detail =
@@ -175,7 +150,7 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
       if (!differs && text === observed.fileText) {
         return { added, changed, removed, unchanged, failed: [], wrote: false };
       }
-      const result = await shell.exec(['sh', '-c', APPLY_SCRIPT, 'rac-wg-apply', iface, file], {
+      const result = await host.run(calls.apply, {
         stdin: text,
         signal,
         timeoutMs,
@@ -216,9 +191,8 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
       const { owned, now } = await observeAll(signal);
       const mine = owned.filter(({ entry }) => wanted.has(entry.uid));
       if (mine.length === 0) return { disconnected: [], failed: [] };
-      const argv = ['wg', 'set', iface];
-      for (const { peer } of mine) argv.push('peer', peer.publicKey, 'remove');
-      const result = await shell.exec(argv, { signal, timeoutMs });
+      const keys = [...new Set(mine.map(({ peer }) => peer.publicKey))];
+      const result = await host.run(calls.remove, { stdin: `${keys.join('\n')}\n`, signal, timeoutMs });
       if (result.code !== 0) {
         const error = `wg set ${iface} … remove failed: ${result.stderr.trim()}`;
         return {

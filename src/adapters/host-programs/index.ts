@@ -1,0 +1,98 @@
+import type { GatewayConfig, OpenVpnConfig, ProxyConfig, WireGuardConfig } from '../../config/schema.ts';
+import { AppError } from '../../core/errors.ts';
+import { bastionCalls, bastionPrograms } from '../gateways/bastion/scripts.ts';
+import { OPENVPN_PROGRAMS, openVpnCalls } from '../gateways/openvpn/programs.ts';
+import { PROXY_PROGRAMS, proxyCalls } from '../gateways/proxy/scripts.ts';
+import { WIREGUARD_PROGRAMS, wireGuardCalls } from '../gateways/wireguard/programs.ts';
+import type { Become, HostCall, HostProgram } from './program.ts';
+
+export type { Become, HostCall, HostProgram, HostRunner } from './program.ts';
+export { callArgv, hostRunner } from './program.ts';
+
+/** Where a host keeps rac's programs when rac manages it through sudo (ssh.helpers_dir's default). */
+export const DEFAULT_HELPERS_DIR = '/usr/local/libexec/rac';
+
+/** Every program rac may run on any host: the same files for every host, whatever its kind. */
+export function hostPrograms(): readonly HostProgram[] {
+  const bastion = bastionPrograms();
+  return [
+    ...Object.values(OPENVPN_PROGRAMS),
+    ...Object.values(WIREGUARD_PROGRAMS),
+    bastion.accounts,
+    bastion.observe,
+    bastion.kill,
+    ...Object.values(PROXY_PROGRAMS),
+  ];
+}
+
+/**
+ * Every call rac makes on `gateway` as root, by name (its drivers and rac doctor build theirs from
+ * the same functions, so the sudoers rules cannot miss one).
+ */
+export function hostCallTable(gateway: GatewayConfig): Readonly<Record<string, HostCall>> {
+  switch (gateway.kind) {
+    case 'openvpn':
+      return openVpnCalls(gateway.openvpn as OpenVpnConfig);
+    case 'wireguard':
+      return wireGuardCalls(gateway.wireguard as WireGuardConfig);
+    case 'bastion':
+      return bastionCalls();
+    case 'proxy':
+      return proxyCalls(gateway.proxy as ProxyConfig);
+    default:
+      return {};
+  }
+}
+
+export function hostCalls(gateway: GatewayConfig): readonly HostCall[] {
+  return Object.values(hostCallTable(gateway));
+}
+
+/** The host's `become` as the drivers use it. */
+export function becomeOf(gateway: GatewayConfig): Become {
+  return gateway.ssh.become === 'sudo' ? { mode: 'sudo', helpersDir: gateway.ssh.helpers_dir } : { mode: 'none' };
+}
+
+const SUDOERS_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** What a sudoers argument may hold here: no whitespace, quote, glob or comment character. */
+const SUDOERS_ARG = /^[A-Za-z0-9_./@%+=,:-]+$/;
+
+function sudoersArg(gateway: GatewayConfig, program: string, arg: string): string {
+  if (!SUDOERS_ARG.test(arg))
+    throw new AppError(
+      'RAC_SUDOERS_ARGUMENT',
+      `gateways ${gateway.name}: ${program} would be run with the argument ${JSON.stringify(arg)}, which a sudoers rule cannot pin (letters, digits and _ . / @ % + = , : - only): use a path without spaces or special characters`,
+      { details: { host: gateway.name, program } },
+    );
+  // In a sudoers command line these four are syntax unless escaped.
+  return arg.replace(/[=,:\\]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The sudoers file for `gateway` (for /etc/sudoers.d/rac on that host): ssh.user may run exactly
+ * rac's calls there — each program in helpers_dir with exactly its arguments ("" where it takes
+ * none) — as root, without a password, and nothing else.
+ */
+export function renderSudoers(gateway: GatewayConfig): string {
+  const { user, helpers_dir: dir } = gateway.ssh;
+  if (!SUDOERS_USER.test(user) || user === 'root')
+    throw new AppError(
+      'RAC_SUDOERS_USER',
+      `gateways ${gateway.name}: ssh.user ${JSON.stringify(user)} cannot be given sudoers rules (a non-root account name is needed)`,
+    );
+  const commands = hostCalls(gateway).map((call) => {
+    const path = `${dir}/${call.program.name}`;
+    const args = call.args.map((a) => sudoersArg(gateway, call.program.name, a));
+    return `${path} ${args.length === 0 ? '""' : args.join(' ')}`;
+  });
+  const alias = `RAC_${gateway.name.toUpperCase().replace(/-/g, '_')}`;
+  return [
+    `# /etc/sudoers.d/rac on ${gateway.name} (${gateway.kind}), written by rac helpers export.`,
+    `# ${user} may run exactly rac's programs in ${dir}, with exactly these arguments, as root.`,
+    '# Install with: visudo -cf <this file> && install -o root -g root -m 0440 <this file> /etc/sudoers.d/rac',
+    `Cmnd_Alias ${alias} = \\`,
+    commands.map((c) => `    ${c}`).join(', \\\n'),
+    `${user} ALL=(root) NOPASSWD: ${alias}`,
+    '',
+  ].join('\n');
+}

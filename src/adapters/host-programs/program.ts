@@ -1,0 +1,57 @@
+import { AppError } from '../../core/errors.ts';
+import type { ExecOptions, ExecResult, RemoteShell } from '../../ports.ts';
+
+/**
+ * A program rac runs on a managed host with root's rights: a POSIX shell script of static text.
+ * Every datum reaches it as an argument fixed by the host's configuration (a path, an interface)
+ * or on stdin (people, keys, offsets), never interpolated. The same text is either carried as
+ * one argv word (`sh -c <text> <name> args…`, when rac logs in as root) or installed once as the
+ * file <helpers_dir>/<name> and run through `sudo -n` (when rac logs in as a management account
+ * whose sudoers rules name exactly these files with exactly these arguments, see sudoers.ts).
+ */
+export interface HostProgram {
+  /** The file name in helpers_dir, and $0 of an inline run. */
+  readonly name: string;
+  /** The whole file: `#!/bin/sh`, then the script. */
+  readonly text: string;
+}
+
+/** One run of a program: its arguments are fixed by the configuration, so sudoers can pin them. */
+export interface HostCall {
+  readonly program: HostProgram;
+  readonly args: readonly string[];
+}
+
+const PROGRAM_NAME = /^rac-[a-z][a-z0-9-]*$/;
+
+export function hostProgram(name: string, script: string): HostProgram {
+  if (!PROGRAM_NAME.test(name)) throw new AppError('RAC_HOST_PROGRAM', `'${name}' is not a host program name`);
+  return { name, text: `#!/bin/sh\n# ${name}: installed by rac (rac helpers export); run as root.\n${script}` };
+}
+
+export function hostCall(program: HostProgram, ...args: string[]): HostCall {
+  return { program, args };
+}
+
+/** How rac gains root on a host: it is root (ssh.become none), or sudo runs the installed program. */
+export type Become = { readonly mode: 'none' } | { readonly mode: 'sudo'; readonly helpersDir: string };
+
+/** argv of a call for `become`: the program inline for root, its installed file through sudo otherwise. */
+export function callArgv(call: HostCall, become: Become): readonly string[] {
+  return become.mode === 'none'
+    ? ['sh', '-c', call.program.text, call.program.name, ...call.args]
+    : ['sudo', '-n', '--', `${become.helpersDir}/${call.program.name}`, ...call.args];
+}
+
+/** Runs host programs on one host as root, by the host's `become`. */
+export interface HostRunner {
+  readonly become: Become;
+  run(call: HostCall, options?: ExecOptions): Promise<ExecResult>;
+}
+
+export function hostRunner(shell: RemoteShell, become: Become): HostRunner {
+  return {
+    become,
+    run: (call, options) => shell.exec(callArgv(call, become), options),
+  };
+}
