@@ -1,5 +1,6 @@
 import type { DirectoryPerson, ObservedMemberships, Plan } from './core/plan/plan.ts';
 import type { MemberEntry } from './core/plan/resolve-people.ts';
+import type { WrittenPlan } from './core/plan/serialize-plan.ts';
 import type { Tier } from './core/tiers.ts';
 import type { Topology } from './core/topology.ts';
 
@@ -308,13 +309,13 @@ export interface WireGuardKeyRecord {
   readonly issuedAt: string;
 }
 
-/** Plans as they were made: a header and one row per person, with the digest of the text. */
+/** Plans as they were made: a header and its people, with the digest of the text. */
 export interface PlanStore {
   /**
-   * Stores a plan once: its header, one row per person, and the digest of its text (see
-   * serializePlan), against which apply checks a plan file.
+   * Stores a plan once: its header, its people, and the digest of its text (see
+   * serializePlan), against which apply checks a plan file. `written` is that text as the caller wrote it.
    */
-  savePlan(plan: Plan, digest?: string): void;
+  savePlan(plan: Plan, written?: WrittenPlan): void;
   getPlan(id: string): Plan | null;
   getPlanDigest(id: string): string | null;
 }

@@ -8,6 +8,7 @@ export function normalizeDn(dn: string): string {
   // Fast path for the common shape (no escapes, no multi-valued RDNs): large groups hold tens
   // of thousands of member DNs, and every one is normalised on each read.
   if (!/[\\+"#;]/.test(dn)) {
+    if (isNormalForm(dn)) return dn;
     return dn
       .split(',')
       .map((part) => {
@@ -28,6 +29,22 @@ export function normalizeDn(dn: string): string {
         .join('+'),
     )
     .join(',');
+}
+
+/**
+ * True when the split-trim-lowercase below would give the DN back unchanged: no white space, no
+ * upper case, and an '=' in every RDN. Servers mostly return DNs so; checking is cheaper than rebuilding.
+ */
+function isNormalForm(dn: string): boolean {
+  if (/\s/.test(dn) || dn.toLowerCase() !== dn) return false;
+  let start = 0;
+  for (;;) {
+    const comma = dn.indexOf(',', start);
+    const eq = dn.indexOf('=', start);
+    if (eq < 0 || (comma >= 0 && eq > comma)) return false;
+    if (comma < 0) return true;
+    start = comma + 1;
+  }
 }
 
 export type Rdn = Array<[type: string, value: string]>;

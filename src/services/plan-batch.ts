@@ -41,6 +41,9 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
   const memberships = await deps.directory.readMemberships();
   const usersBase = deps.config.directory.users_base;
   const attributes = deps.config.directory.attributes;
+  // An end date that changed is a change too, even when the groups and keys are as wanted.
+  // One read of the dated grants, not a query per person (50 000-person rosters).
+  const datedGrants = deps.store.datedGrants();
   const decided = decideRosterTargets({
     people: parsed.people,
     rosterProblems: parsed.problems,
@@ -53,15 +56,9 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
       department: [attributes.department].flat().join('/'),
       title: [attributes.title].flat().join('/'),
     },
+    recordedExpires: new Map(datedGrants.map((g) => [g.uid, g.expires])),
   });
-  // An end date that changed is a change too, even when the groups and keys are as wanted.
-  // One read of the dated grants, not a query per person (50 000-person rosters).
-  const datedGrants = deps.store.datedGrants();
-  const recorded = new Map(datedGrants.map((g) => [g.uid, g.expires]));
-  const targets: Target[] = decided.targets.map((t) => ({
-    ...t,
-    recordedExpires: recorded.get(t.person.uid) ?? null,
-  }));
+  const targets: Target[] = decided.targets;
   if (decided.problems.length > 0 && input.skipInvalid !== true) {
     throw rosterRejected(decided.problems, parsed.rows);
   }

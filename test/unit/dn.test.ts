@@ -19,6 +19,12 @@ describe('normalizeDn', () => {
     expect(normalizeDn('cn=\\E5\\BC\\A0\\E4\\BC\\9F,ou=people')).toBe(normalizeDn('cn=张伟,ou=people'));
   });
 
+  it('gives a DN already in normal form back as it is, and still refuses an RDN without =', () => {
+    expect(normalizeDn('uid=zhangwei,ou=people,dc=corp,dc=example')).toBe('uid=zhangwei,ou=people,dc=corp,dc=example');
+    expect(() => normalizeDn('uid=zhangwei,people')).toThrow(/missing '='/);
+    expect(() => normalizeDn('')).toThrow(/missing '='/);
+  });
+
   it('orders multi-valued RDNs', () => {
     expect(normalizeDn('cn=a+sn=b,dc=x')).toBe(normalizeDn('sn=B+cn=A,dc=x'));
   });

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { closeSync, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import type { Plan } from '../../core/plan/plan.ts';
-import { serializePlan } from '../../core/plan/serialize-plan.ts';
+import { type WrittenPlan, writePlanText } from '../../core/plan/serialize-plan.ts';
 import { planRoster } from '../../services/plan-batch.ts';
 import type { CliContext } from '../context.ts';
 import { collectGarbage } from '../memory.ts';
@@ -59,8 +58,8 @@ export async function planCommand(ctx: CliContext, args: string[]): Promise<numb
     replaceKeys: values['replace-keys'],
   });
   collectGarbage();
-  const digest = writePlan(plan, values.out, ctx.output.json ? ctx.output : null);
-  if (plan.capacity.verdict !== 'refuse') services.store.savePlan(plan, digest);
+  const written = writePlan(plan, values.out, ctx.output.json ? ctx.output : null);
+  if (plan.capacity.verdict !== 'refuse') services.store.savePlan(plan, written);
   if (!ctx.output.json) {
     for (const line of renderPlan(plan)) ctx.output.text(line);
     ctx.output.text('');
@@ -73,11 +72,10 @@ export async function planCommand(ctx: CliContext, args: string[]): Promise<numb
 }
 
 /**
- * Writes the plan's text, piece by piece, to the --out file and/or --json stdout, and returns its
- * digest: a 50 000-person plan never exists as one string.
+ * Writes the plan's text, chunk by chunk, to the --out file and/or --json stdout, and returns its
+ * digest and people section for the store: a 50 000-person plan never exists as one string.
  */
-export function writePlan(plan: Plan, path: string | undefined, stdout: Output | null): string {
-  const hash = createHash('sha256');
+export function writePlan(plan: Plan, path: string | undefined, stdout: Output | null): WrittenPlan {
   let fd: number | null = null;
   try {
     if (path !== undefined) {
@@ -85,22 +83,14 @@ export function writePlan(plan: Plan, path: string | undefined, stdout: Output |
       fd = openSync(path, 'w', 0o600);
       fchmodSync(fd, 0o600);
     }
-    let buffer = '';
-    const flush = () => {
-      if (fd !== null) writeSync(fd, buffer);
-      stdout?.raw(buffer);
-      buffer = '';
-    };
-    for (const piece of serializePlan(plan)) {
-      hash.update(piece);
-      buffer += piece;
-      if (buffer.length >= 1 << 16) flush();
-    }
-    flush();
+    const file = fd;
+    return writePlanText(plan, (bytes, text) => {
+      if (file !== null) writeSync(file, bytes);
+      stdout?.raw(text);
+    });
   } catch (err) {
     throw new AppError('RAC_USAGE_OUT', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
     if (fd !== null) closeSync(fd);
   }
-  return `sha256:${hash.digest('hex')}`;
 }

@@ -1,7 +1,7 @@
 import { type CapacityLimit, emptyCounts, gateCapacity, type TierCounts } from '../capacity.ts';
 import { normalizeDn } from '../dn.ts';
 import { sameSshKeys, sshKeyId } from '../ssh-key-id.ts';
-import { compareTiers, TIERS, type Tier, tierFromMemberships, tiersIncludedBy } from '../tiers.ts';
+import { compareTiers, TIERS, type Tier, tiersIncludedBy } from '../tiers.ts';
 import type {
   DirectoryPerson,
   ObservedMemberships,
@@ -59,7 +59,8 @@ export function buildPlan(input: BuildPlanInput): Plan {
   for (const target of input.targets) {
     const dn = normalizeDn(target.person.dn);
     const observed = observedGroupsOf(input.memberships, dn);
-    const from = tierFromMemberships(new Set(observed));
+    // observed follows TIERS' order: its last group is the highest.
+    const from = observed.at(-1) ?? null;
     const wanted = tiersIncludedBy(target.to);
     const add = wanted.filter((t) => !observed.includes(t));
     const remove = observed.filter((t) => !wanted.includes(t));

@@ -1,6 +1,7 @@
-import { compilePolicy, decideTier, type Policy } from '../policy.ts';
+import { compilePolicy, decideTier, type Policy, type PolicyDecision } from '../policy.ts';
 import type { RosterPerson, RosterProblem } from '../roster/validate-roster.ts';
 import { sshKeyId } from '../ssh-key-id.ts';
+import type { Tier } from '../tiers.ts';
 import type { Target } from './build-plan.ts';
 import type { DirectoryPerson, PlanProblem } from './plan.ts';
 import type { ResolvedPeople } from './resolve-people.ts';
@@ -33,6 +34,8 @@ export function decideRosterTargets(input: {
   replaceKeys?: boolean;
   /** For messages: where the directory's department and title come from. */
   attributeNames?: { readonly department: string; readonly title: string };
+  /** The end dates rac has on record, by uid: each target is compared with its own (none: null). */
+  recordedExpires?: ReadonlyMap<string, string | null>;
 }): RosterTargets {
   const trusted: Array<{ uid: string; field: 'department' | 'title'; roster: string; directory: string | null }> = [];
   const problems: PlanProblem[] = input.rosterProblems.map((p) => ({
@@ -44,7 +47,7 @@ export function decideRosterTargets(input: {
     value: p.value,
   }));
   const targets: Target[] = [];
-  const compiled = compilePolicy(input.policy);
+  const decide = memoizedDecideTier(input.policy);
   for (const row of input.people) {
     const person = input.directoryPeople.get(row.uid);
     if (person === undefined) {
@@ -84,11 +87,7 @@ export function decideRosterTargets(input: {
       });
     }
     if (conflict) continue;
-    const decision = decideTier(
-      input.policy,
-      { department: attributes.department, title: attributes.title, requested: row.tier },
-      compiled,
-    );
+    const decision = decide(attributes.department, attributes.title, row.tier);
     if (!decision.ok) {
       problems.push({
         line: row.line,
@@ -118,6 +117,7 @@ export function decideRosterTargets(input: {
       decidedBy: decision.decidedBy,
       setSshKeys: keysFor(row.sshKey, person.sshPublicKeys, input.replaceKeys === true),
       expires: row.expires,
+      recordedExpires: input.recordedExpires === undefined ? undefined : (input.recordedExpires.get(row.uid) ?? null),
       ...(row.wgKey === undefined || row.wgKey === null ? {} : { wgKey: row.wgKey }),
     });
   }
@@ -134,7 +134,28 @@ function keysFor(rosterKey: string | null, current: readonly string[], replace: 
 }
 
 function sameText(a: string, b: string | null): boolean {
-  return b !== null && a.trim().toLowerCase() === b.trim().toLowerCase();
+  return b !== null && (a === b || a.trim().toLowerCase() === b.trim().toLowerCase());
+}
+
+/**
+ * decideTier, once per distinct department, title and requested tier: a roster of 50 000 people
+ * has a few hundred of those, and matching them is most of the work of deciding.
+ */
+function memoizedDecideTier(
+  policy: Policy,
+): (department: string | null, title: string | null, requested: Tier | null) => PolicyDecision {
+  const compiled = compilePolicy(policy);
+  const decisions = new Map<string, PolicyDecision>();
+  return (department, title, requested) => {
+    // JSON of the three: no department or title text can make two different subjects one key.
+    const key = JSON.stringify([department, title, requested]);
+    let decision = decisions.get(key);
+    if (decision === undefined) {
+      decision = decideTier(policy, { department, title, requested }, compiled);
+      decisions.set(key, decision);
+    }
+    return decision;
+  };
 }
 
 /**

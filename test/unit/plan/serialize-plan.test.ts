@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { capacityLimit } from '../../../src/core/capacity.ts';
 import { buildPlan } from '../../../src/core/plan/build-plan.ts';
-import { digestPlan, serializePlan, serializePlanText } from '../../../src/core/plan/serialize-plan.ts';
+import { serializePlan, serializePlanText, writePlanText } from '../../../src/core/plan/serialize-plan.ts';
 
 const plan = buildPlan({
   id: 'p-1',
@@ -39,9 +39,13 @@ describe('serializePlan', () => {
     expect(lines.filter((l) => l.trimStart().startsWith('{"uid":'))).toHaveLength(2);
   });
 
-  it('digests the same bytes a file of its pieces holds', () => {
+  it('writes the same bytes its pieces hold, digests them, and keeps the people section as JSON', () => {
     const text = [...serializePlan(plan)].join('');
-    expect(digestPlan(plan)).toBe(`sha256:${createHash('sha256').update(text).digest('hex')}`);
+    const chunks: string[] = [];
+    const written = writePlanText(plan, (bytes) => chunks.push(Buffer.from(bytes).toString('utf8')));
+    expect(chunks.join('')).toBe(text);
+    expect(written.digest).toBe(`sha256:${createHash('sha256').update(text).digest('hex')}`);
+    expect(JSON.parse(Buffer.concat(written.people).toString('utf8'))).toEqual(plan.people);
   });
 
   it('writes an empty plan as valid JSON too', () => {
