@@ -194,6 +194,8 @@ console.log('I. one collection cycle over 4 real OpenVPN gateways, 50 real clien
     memberships: new Map(people.map((p) => [p.uid, 'vpn' as const])),
     gateways: 4,
     bastions: 0,
+    // The baseline reads the management socket straight, as root: no account bridge in its time.
+    manager: 'root',
   });
   const dir = mkdtempSync(join(tmpdir(), 'rac-bench-collect-'));
   const clients: VpnClient[] = [];

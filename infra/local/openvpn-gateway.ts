@@ -4,23 +4,31 @@
  * (vpn-clients.ts), the server from infra/openvpn/server.conf.template with infra/openvpn/auth-ldap.sh
  * (LDAP password over the directory's ldapi:// socket + vpn tier group), and an sshd for the host.
  *
- * Layout of a gateway's dataDir (default /dev/shm/rac-gw-XXXXXX, mode 0700; see netns.scratchRoot):
+ * Layout of a gateway's dataDir (default /dev/shm/rac-gw-XXXXXX, mode 0700, 0711 when rac manages
+ * the gateway; see netns.scratchRoot):
  *   server.conf  auth-ldap.sh  auth-ldap.conf  pki/server.{crt,key}  pki/auth-token.key
  *   ccd -> ccd.d/0       client-config-dir: a SYMLINK; rac swaps it with `mv -T` to a new directory
- *   mgmt/management.sock the management interface (dir 0700, management-client-user root)
+ *   mgmt/management.sock the management interface, for the account rac logs in as (`manager`):
+ *                        root: dir 0700, management-client-user root; rac: dir 0750 root:rac,
+ *                        management-client-user rac (OpenVPN checks the peer's uid, and rac's SSH
+ *                        stream-local forwarding connects as the SSH user)
  *   tmp/                 tmp-dir: a tmpfs mounted only in the server's own mount namespace
  *   status.log           status-version 3, every 5 s
- *   openvpn.log, openvpn.pid, ssh/ (the host's sshd, see ssh-host.ts)
+ *   openvpn.log, openvpn.pid, ssh/ (the host's sshd with its private /etc, see ssh-host.ts)
  * The CA (caFile) is one per run and signs the server certificate of every gateway of the run.
+ * The server runs with the host's private /etc (it resolves `management-client-user` there).
  *
  *   node infra/local/openvpn-gateway.ts     (a demo: directory + gateway, prints facts, Ctrl-C stops)
  */
-import { copyFile, mkdir, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, chown, copyFile, mkdir, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { LocalDirectory } from './directory.ts';
+import { MANAGER_USER, type Manager } from './manager.ts';
 import {
   assertRunId,
   createNamespace,
@@ -58,6 +66,8 @@ export interface OpenVpnGatewayOptions {
   port?: number;
   /** `max-clients` (default 6000). */
   maxClients?: number;
+  /** The account rac logs in as, and so the only one the management interface serves (default root). */
+  manager?: Manager;
 }
 
 export interface OpenVpnGateway {
@@ -73,6 +83,8 @@ export interface OpenVpnGateway {
   /** CN of the server certificate. */
   serverName: string;
   ssh: SshHost;
+  /** The account rac logs in as; the management interface serves only it. */
+  manager: Manager;
   /** client-config-dir: a symlink to ccd.d/0 (swap it atomically with `mv -T`). */
   ccdDir: string;
   managementSocket: string;
@@ -192,15 +204,53 @@ async function serverCertificate(
 // ---------------------------------------------------------------------------------------------
 // Management interface
 
+/** Management sockets of this process's gateways that serve only rac (by uid and primary gid). */
+const racOnlySockets = new Map<string, number>();
+
+/** Copies stdin to the unix socket argv[1] and the socket to stdout; exits when the socket closes. */
+const BRIDGE = [
+  "const s = require('node:net').createConnection(process.argv[1]);",
+  's.on("error", (e) => { process.stderr.write(e.message); process.exit(1); });',
+  's.on("close", () => process.exit(0));',
+  'process.stdin.pipe(s);',
+  's.pipe(process.stdout);',
+].join('\n');
+
+/**
+ * A connection to a management socket that serves only rac: OpenVPN refuses any other peer, root
+ * included, so the connection is made by a small process running as rac's uid and gid.
+ */
+function connectAsManager(socketPath: string, id: number): Duplex {
+  const child = spawn(process.execPath, ['-e', BRIDGE, socketPath], {
+    uid: id,
+    gid: id,
+    cwd: '/',
+    env: {},
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  child.once('error', (err) => stream.destroy(err));
+  child.once('exit', (code) => stream.destroy(code === 0 ? undefined : new Error(stderr.trim() || `exit ${code}`)));
+  stream.once('close', () => child.kill('SIGKILL'));
+  return stream;
+}
+
 /**
  * One management command over the unix socket: reads the greeting, sends `command`, reads the
  * answer (one SUCCESS:/ERROR: line, or lines up to END), sends `quit`. Real-time `>` lines are
- * skipped. The interface serves one client at a time, so always bounded by `timeoutMs`.
+ * skipped. The interface serves one client at a time, so always bounded by `timeoutMs`. The
+ * socket of a gateway of this process that rac manages is reached as rac (see connectAsManager).
  */
 export async function managementCommand(socketPath: string, command: string, timeoutMs = 5_000): Promise<string> {
   if (/[\r\n]/.test(command)) throw new Error('management command must be one line');
+  const managerId = racOnlySockets.get(socketPath);
   return await new Promise<string>((resolveCmd, reject) => {
-    const socket = createConnection(socketPath);
+    const socket: Duplex =
+      managerId === undefined ? createConnection(socketPath) : connectAsManager(socketPath, managerId);
     let buffer = '';
     let greeted = false;
     const answer: string[] = [];
@@ -213,8 +263,7 @@ export async function managementCommand(socketPath: string, command: string, tim
         socket.destroy();
         reject(err);
       } else {
-        socket.end('quit\n');
-        socket.destroySoon();
+        socket.end('quit\n', () => socket.destroy());
         resolveCmd(text ?? '');
       }
     };
@@ -325,6 +374,7 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
   if (!Number.isInteger(index) || index < 1 || index > 9) throw new Error(`gateway index must be 1..9, got ${index}`);
   assertRunId(runId);
   const vpnPort = options.port ?? 1194;
+  const manager = options.manager ?? 'root';
   const namespace = namespaceName(runId, `gw${index}`);
   const serverNetwork = `10.${80 + index}.0.0`;
   const serverSubnet = `${serverNetwork}/16`;
@@ -351,12 +401,15 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
 
   const startServer = async (): Promise<void> => {
     if (server !== undefined && !server.done && isAlive(server.pid)) return;
+    const etcDir = ssh?.etcDir;
+    if (etcDir === undefined) throw new Error(`openvpn ${name}: the host has no /etc of its own yet`);
     await rm(managementSocket, { force: true });
     const offset = await fileSize(logFile);
     const log = await open(logFile, 'a', 0o600);
     let child: ReturnType<typeof spawnIn>;
     try {
-      // A private mount namespace only for the tmpfs on tmp-dir (credentials never touch a disk).
+      // A private mount namespace for the tmpfs on tmp-dir (credentials never touch a disk) and
+      // the host's /etc (the server resolves management-client-user there).
       child = spawnIn(
         namespace,
         [
@@ -366,10 +419,11 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
           'private',
           '/bin/sh',
           '-c',
-          `mount -t tmpfs -o mode=700,size=64m tmpfs "$1" && exec ${OPENVPN} --config "$2"`,
+          `mount --bind "$3" /etc && mount -t tmpfs -o mode=700,size=64m tmpfs "$1" && exec ${OPENVPN} --config "$2"`,
           'sh',
           tmpDir,
           configFile,
+          etcDir,
         ],
         { match: configFile, pidfile: join(dataDir, 'openvpn.pid'), stdio: ['ignore', log.fd, log.fd] },
       );
@@ -405,6 +459,7 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
     stopping ??= (async () => {
       await stopServer().catch(() => {});
       await ssh?.stop().catch(() => {});
+      racOnlySockets.delete(managementSocket);
       if (namespaceCreated) await deleteNamespace(namespace);
       await rm(dataDir, { recursive: true, force: true });
       unregisterPath(dataDir);
@@ -421,6 +476,17 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
     await linkNamespaces('root', root.rootCidr, namespace, root.nsCidr);
     await linkNamespaces(namespace, toClients.gatewayCidr, clientsNamespace, toClients.clientsCidr);
 
+    // The host first: the server resolves management-client-user in the host's /etc.
+    ssh = await startSshHost({
+      namespace,
+      address: root.nsAddress,
+      dataDir: join(dataDir, 'ssh'),
+      privateEtc: true,
+      allowUsers: ['root', MANAGER_USER],
+    });
+    const managerAccount = ssh.manager;
+    if (managerAccount === undefined) throw new Error(`${name}: the host has no account for rac`);
+
     // PKI, files, config
     const ca = await runCa(runId);
     const serverName = `rac-gateway-${name}`;
@@ -430,6 +496,14 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
       mkdir(join(dataDir, 'mgmt'), { mode: 0o700 }),
       mkdir(tmpDir, { mode: 0o700 }),
     ]);
+    if (manager === MANAGER_USER) {
+      // rac (the SSH user) reaches the socket: it may pass through dataDir (not list it) and the
+      // socket's directory by its group; every secret below stays root's alone (0700/0600).
+      await chmod(dataDir, 0o711);
+      await chown(join(dataDir, 'mgmt'), 0, managerAccount.gid);
+      await chmod(join(dataDir, 'mgmt'), 0o750);
+      racOnlySockets.set(managementSocket, managerAccount.uid);
+    }
     const ccdDir = join(dataDir, 'ccd');
     await symlink('ccd.d/0', ccdDir);
     const authScript = join(dataDir, 'auth-ldap.sh');
@@ -466,6 +540,7 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
       AUTH_TOKEN_SECRET: authTokenSecret,
       CCD_DIR: ccdDir,
       MANAGEMENT_SOCKET: managementSocket,
+      MANAGEMENT_CLIENT_USER: manager,
       STATUS_FILE: statusFile,
     };
     const config = (await readFile(TEMPLATE, 'utf8')).replace(/@([A-Z_]+)@/g, (whole, key: string) => {
@@ -475,11 +550,7 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
     });
     await writeFile(configFile, config, { mode: 0o600 });
 
-    const [sshHost] = await Promise.all([
-      startSshHost({ namespace, address: root.nsAddress, dataDir: join(dataDir, 'ssh') }),
-      startServer(),
-    ]);
-    ssh = sshHost;
+    await startServer();
 
     return {
       name,
@@ -489,7 +560,8 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
       vpnAddress: toClients.gatewayAddress,
       vpnPort,
       serverName,
-      ssh: sshHost,
+      ssh,
+      manager,
       ccdDir,
       managementSocket,
       statusFile,

@@ -1,8 +1,9 @@
 /**
  * A real access proxy for tests, demos and benchmarks: Debian's nginx running the shipped
  * example site (infra/nginx/rac-portal.conf, with paths swapped), inside a network namespace of
- * ours with its own sshd (ssh-host.ts) like the gateways. Behind it: a small static app (an nginx
- * server on the namespace's loopback) and the LDAP check of infra/local/ldap-check.ts.
+ * ours with its own sshd (ssh-host.ts, with its own /etc and rac's management account) like the
+ * gateways. Behind it: a small static app (an nginx server on the namespace's loopback) and the
+ * LDAP check of infra/local/ldap-check.ts.
  *
  * nginx is started through the host's sshd, so it lives in that sshd's PID and mount namespaces:
  * `nginx -s reload` run by rac over SSH reads nginx's pid file and signals the right master
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { LocalDirectory } from './directory.ts';
+import { MANAGER_USER, type Manager, managerYaml } from './manager.ts';
 import {
   assertRunId,
   createNamespace,
@@ -45,6 +47,8 @@ export interface ProxyHostOptions {
   directory: Pick<LocalDirectory, 'ldapiUrl' | 'usersBase'>;
   /** nginx worker processes (default 2). */
   workers?: number;
+  /** The account rac logs in as in `gatewayYaml` (default root). */
+  manager?: Manager;
 }
 
 export interface ProxyResponse {
@@ -135,7 +139,13 @@ export async function startProxyHost(options: ProxyHostOptions): Promise<ProxyHo
     namespaceCreated = true;
     const root = await rootLink(runId, 48 + index);
     await linkNamespaces('root', root.rootCidr, namespace, root.nsCidr);
-    ssh = await startSshHost({ namespace, address: root.nsAddress, dataDir });
+    ssh = await startSshHost({
+      namespace,
+      address: root.nsAddress,
+      dataDir,
+      privateEtc: true,
+      allowUsers: ['root', MANAGER_USER],
+    });
     const address = root.nsAddress;
 
     for (const sub of ['tls', 'log', 'tmp']) await mkdir(join(dir, sub), { mode: 0o755 });
@@ -271,7 +281,7 @@ export async function startProxyHost(options: ProxyHostOptions): Promise<ProxyHo
           `  - name: ${name}`,
           '    kind: proxy',
           `    rated_sessions: ${o.ratedSessions ?? 4000}`,
-          `    ssh: { host: ${address}, port: 22, user: root, private_key_file: ${ssh?.privateKeyFile}, host_key: "${o.hostKey ?? ssh?.hostKeyLine.split(' ').slice(1, 3).join(' ')}"${o.sshTimeoutMs === undefined ? '' : `, timeout_ms: ${o.sshTimeoutMs}`} }`,
+          `    ssh: { host: ${address}, port: 22, ${managerYaml(options.manager ?? 'root')}, private_key_file: ${ssh?.privateKeyFile}, host_key: "${o.hostKey ?? ssh?.hostKeyLine.split(' ').slice(1, 3).join(' ')}"${o.sshTimeoutMs === undefined ? '' : `, timeout_ms: ${o.sshTimeoutMs}`} }`,
           '    proxy:',
           `      allow_map: ${host.allowMap}`,
           `      map_hash_conf: ${host.mapHashConf}`,

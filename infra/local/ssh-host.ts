@@ -4,19 +4,22 @@
  * generated for it, listening on <address>:22.
  *
  * The sshd runs under `unshare --mount --propagation private --pid --fork --kill-child --mount-proc`:
- *  - a private mount namespace: tmpfs on /run (sshd needs /run/sshd) and on /var/log (session
- *    records — wtmp/lastlog/btmp, and useradd's lastlog/faillog updates — never reach the
- *    machine's files); with `privateEtc` also a private copy of /etc and an empty /home, so
- *    accounts created on this host (useradd/newusers through the root session) never touch the
- *    machine;
+ *  - a private mount namespace: tmpfs on /run (sshd needs /run/sshd, sudo /run/sudo) and on
+ *    /var/log (session records — wtmp/lastlog/btmp, and useradd's lastlog/faillog updates — never
+ *    reach the machine's files); with `privateEtc` also a private copy of /etc and a /home of its
+ *    own, so accounts created on this host (useradd/newusers as root) never touch the machine;
+ *    that /etc and /home hold rac's management account (manager.ts), and /usr/local/libexec/rac
+ *    shows a directory of the host's dataDir (rac's programs) in the machine's /usr/local;
  *  - a private PID namespace (sshd is its PID 1): `pkill -u <user>` and `ps` on this host see only
  *    this host's processes (a uid of a bastion account may be a real uid of the machine), and
  *    stopping the host ends every session with it.
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_HELPERS_DIR } from '../../src/adapters/host-programs/index.ts';
+import { addManagerAccount, MANAGER_USER, type ManagerAccount } from './manager.ts';
 import {
   type ExecOptions,
   type ExecResult,
@@ -31,6 +34,10 @@ import {
 export const SSHD = '/usr/sbin/sshd';
 export const SSH = '/usr/bin/ssh';
 const READY_TIMEOUT_MS = 10_000;
+/** rac's programs: /usr/local stays the machine's, one directory more (see START_SCRIPT). */
+const USR_LOCAL = '/usr/local';
+const HELPERS_IN_USR_LOCAL = relative(USR_LOCAL, DEFAULT_HELPERS_DIR);
+if (HELPERS_IN_USR_LOCAL.startsWith('..')) throw new Error(`${DEFAULT_HELPERS_DIR} is not under ${USR_LOCAL}`);
 
 export interface SshHostOptions {
   /** Network namespace (of ours) to run in. */
@@ -39,8 +46,13 @@ export interface SshHostOptions {
   address: string;
   /** Created (0700) if missing; keys, config, log (and etc/, home/) go here. The caller removes it. */
   dataDir: string;
-  /** Private copy of /etc (dataDir/etc) and empty /home (dataDir/home) for this sshd and its sessions. */
+  /**
+   * Private copy of /etc (dataDir/etc) and own /home (dataDir/home) for this sshd and its sessions,
+   * with rac's management account, and rac's programs at /usr/local/libexec/rac.
+   */
   privateEtc?: boolean;
+  /** Only these accounts may log in (sshd AllowUsers). Default: root without privateEtc, else any. */
+  allowUsers?: readonly string[];
   readyTimeoutMs?: number;
   /**
    * Where the readiness probe (ssh-keyscan) runs: default the root namespace. A host reachable only
@@ -74,6 +86,8 @@ export interface SshHost extends SshTarget {
   etcDir?: string;
   /** With privateEtc: the directory bind-mounted over /home for this host. */
   homeDir?: string;
+  /** With privateEtc: rac's management account (logged in with the same admin key). */
+  manager?: ManagerAccount;
   /** Pid (in the root PID namespace) of the `unshare` process holding the host's namespaces. */
   pid: number;
   logFile: string;
@@ -82,13 +96,24 @@ export interface SshHost extends SshTarget {
   stop(): Promise<void>;
 }
 
-/** Runs as `sh -c SCRIPT sh <dataDir> <config> <privateEtc 0|1>` in the new mount + PID namespace. */
+/**
+ * Runs as `sh -c SCRIPT sh <dataDir> <config> <privateEtc 0|1>` in the new mount + PID namespace.
+ * rac's programs: over the machine's /usr/local a read-only overlay whose top layer
+ * (dataDir/usr-local) holds only the empty directory libexec/rac, and dataDir/rac-programs
+ * bind-mounted on that, so re-installed programs show at once. The machine's /usr/local is not
+ * written to and stays visible (its tools included).
+ */
 const START_SCRIPT = [
   'set -e',
   'mount -t tmpfs -o mode=755,size=16m tmpfs /run',
   'mkdir -m 755 /run/sshd',
   'mount -t tmpfs -o mode=755,size=64m tmpfs /var/log',
-  'if [ "$3" = 1 ]; then mount --bind "$1/etc" /etc; mount --bind "$1/home" /home; fi',
+  'if [ "$3" = 1 ]; then',
+  '  mount --bind "$1/etc" /etc',
+  '  mount --bind "$1/home" /home',
+  `  mount -t overlay overlay -o "lowerdir=$1/usr-local:${USR_LOCAL}" ${USR_LOCAL}`,
+  `  mount --bind "$1/rac-programs" ${DEFAULT_HELPERS_DIR}`,
+  'fi',
   `exec ${SSHD} -D -e -f "$2"`,
 ].join('\n');
 
@@ -177,9 +202,11 @@ export async function startSshHost(options: SshHostOptions): Promise<SshHost> {
   const logFile = join(dataDir, 'sshd.log');
   const etcDir = join(dataDir, 'etc');
   const homeDir = join(dataDir, 'home');
+  const programsDir = join(dataDir, 'rac-programs');
   await Promise.all([keygen(hostKeyFile, `host-${namespace}`), keygen(privateKeyFile, `rac-admin@${namespace}`)]);
 
   if (privateEtc) {
+    if (/[,:]/.test(dataDir)) throw new Error(`dataDir must not hold "," or ":" (an overlay's lowerdir): ${dataDir}`);
     await rm(etcDir, { recursive: true, force: true });
     await execOk(['/usr/bin/cp', '-a', '/etc', etcDir], { timeoutMs: 30_000 });
     // The machine's own host keys have no business in a copy.
@@ -187,6 +214,8 @@ export async function startSshHost(options: SshHostOptions): Promise<SshHost> {
       timeoutMs: 10_000,
     });
     await mkdir(homeDir, { mode: 0o755 });
+    await mkdir(join(dataDir, 'usr-local', HELPERS_IN_USR_LOCAL), { recursive: true, mode: 0o755 });
+    await mkdir(programsDir, { mode: 0o755 });
   }
 
   const [privateKey, publicKey, hostPublic] = await Promise.all([
@@ -199,6 +228,9 @@ export async function startSshHost(options: SshHostOptions): Promise<SshHost> {
   const hostKeyLine = `${address} ${keyType} ${keyBlob}`;
   await writeFile(knownHostsFile, `${hostKeyLine}\n`, { mode: 0o600 });
   await writeFile(rootKeysFile, publicKey, { mode: 0o600 });
+  const managerId = privateEtc ? await addManagerAccount(etcDir, homeDir, publicKey) : undefined;
+  // Without a private /etc, only root: the machine's own users have no business here.
+  const allowUsers = options.allowUsers ?? (privateEtc ? [] : ['root']);
 
   const config = [
     '# sshd of a local test host (infra/local/ssh-host.ts)',
@@ -223,8 +255,7 @@ export async function startSshHost(options: SshHostOptions): Promise<SshHost> {
     'PrintLastLog no',
     'UseDNS no',
     'LogLevel INFO',
-    // Without a private /etc, only root: the machine's own users have no business here.
-    ...(privateEtc ? [] : ['AllowUsers root']),
+    ...(allowUsers.length > 0 ? [`AllowUsers ${allowUsers.join(' ')}`] : []),
     'Match User root',
     `  AuthorizedKeysFile ${rootKeysFile}`,
     '',
@@ -329,9 +360,20 @@ export async function startSshHost(options: SshHostOptions): Promise<SshHost> {
     configFile,
     stop,
   };
-  if (privateEtc) {
+  if (managerId !== undefined) {
     host.etcDir = etcDir;
     host.homeDir = homeDir;
+    host.manager = {
+      host: address,
+      port: 22,
+      user: MANAGER_USER,
+      privateKeyFile,
+      knownHostsFile,
+      uid: managerId,
+      gid: managerId,
+      programsDir,
+      sudoersFile: join(etcDir, 'sudoers.d', MANAGER_USER),
+    };
   }
   return host;
 }

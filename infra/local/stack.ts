@@ -1,19 +1,29 @@
 import { readFile } from 'node:fs/promises';
+import { hostPrograms, renderSudoers } from '../../src/adapters/host-programs/index.ts';
 import { type Bastion, startBastion } from './bastion-host.ts';
 import type { CompanyPerson } from './company.ts';
 import { type LocalDirectory, type SeedTier, startDirectory } from './directory.ts';
+import { gatewayConfigs, installManagerFiles, type Manager, managerYaml } from './manager.ts';
 import { cleanupAll, newRunId } from './netns.ts';
 import { type OpenVpnGateway, startOpenVpnGateway } from './openvpn-gateway.ts';
 import { type ProxyHost, startProxyHost } from './proxy-host.ts';
+import type { SshHost } from './ssh-host.ts';
 import { startWireGuardGateway, type WireGuardGateway } from './wireguard-gateway.ts';
 import { configFor } from './workspace.ts';
 
 /**
  * The whole local stack: a private slapd, OpenVPN gateways and bastions as network namespaces
  * with their own sshd, and a rac.yaml that manages them with pinned host keys.
+ *
+ * By default rac manages every host as a bank runs it: it logs in as `rac` and does privileged
+ * work with sudo through its programs (manager.ts). The stack installs those programs and each
+ * host's sudoers file, rendered by rac itself for the host's entry of config(), once every host
+ * is up. The stack's own work on a host (starting nginx, `wg` in tests) stays root's.
  */
 export interface LocalStack {
   readonly runId: string;
+  /** The account rac logs in as on every host. */
+  readonly manager: Manager;
   readonly directory: LocalDirectory;
   readonly gateways: readonly OpenVpnGateway[];
   readonly bastions: readonly Bastion[];
@@ -37,6 +47,12 @@ export interface LocalStack {
     /** The site accepts a capacity check's dry run as verifying (k6 cannot run here). */
     acceptDryRun?: boolean;
   }): string;
+  /**
+   * Installs rac's programs and the host's /etc/sudoers.d/rac again: rendered for the host's entry
+   * of `config` (default config()), or `sudoers` exactly as given (e.g. a broken rule, to see sudo
+   * refuse; not checked with visudo).
+   */
+  installHostFiles(name: string, options?: { config?: string; sudoers?: string }): Promise<void>;
   /** Freezes a host's sshd (SIGSTOP): to rac the host is down; `resumeHost` brings it back. */
   pauseHost(name: string): Promise<void>;
   resumeHost(name: string): Promise<void>;
@@ -55,8 +71,11 @@ export async function startStack(options: {
   layout?: 'uid' | 'nested-cn';
   /** The directory also on ldaps:// (and StartTLS) with a per-run CA: directory.ldapsUrl, caFile. */
   tls?: boolean;
+  /** The account rac logs in as: `rac` with sudo (default), or root. */
+  manager?: Manager;
 }): Promise<LocalStack> {
   const runId = newRunId();
+  const manager = options.manager ?? 'rac';
   const directory = await startDirectory({
     people: options.people,
     ...(options.memberships === undefined ? {} : { memberships: options.memberships }),
@@ -70,13 +89,13 @@ export async function startStack(options: {
   const proxies: ProxyHost[] = [];
   try {
     for (let i = 1; i <= (options.gateways ?? 2); i++)
-      gateways.push(await startOpenVpnGateway({ name: `gw-${i}`, directory, index: i, runId }));
+      gateways.push(await startOpenVpnGateway({ name: `gw-${i}`, directory, index: i, runId, manager }));
     for (let i = 1; i <= (options.bastions ?? 1); i++)
       bastions.push(await startBastion({ name: `bastion-${i}`, runId, index: i }));
     for (let i = 1; i <= (options.wireguardGateways ?? 0); i++)
       wireguardGateways.push(await startWireGuardGateway({ name: `wg-${i}`, index: i, runId }));
     for (let i = 1; i <= (options.proxies ?? 0); i++)
-      proxies.push(await startProxyHost({ name: `portal-${i}`, runId, index: i, directory }));
+      proxies.push(await startProxyHost({ name: `portal-${i}`, runId, index: i, directory, manager }));
   } catch (err) {
     for (const p of proxies) await p.stop();
     for (const g of wireguardGateways) await g.stop();
@@ -85,14 +104,14 @@ export async function startStack(options: {
     await directory.stop();
     throw err;
   }
-  const signalHost = async (name: string, signal: NodeJS.Signals) => {
-    const host = [
-      ...gateways.map((g) => ({ name: g.name, ssh: g.ssh })),
-      ...bastions.map((b) => ({ name: b.name, ssh: b.ssh })),
-      ...wireguardGateways.map((g) => ({ name: g.name, ssh: g.ssh })),
-      ...proxies.map((p) => ({ name: p.name, ssh: p.ssh })),
-    ].find((h) => h.name === name);
+  const hosts: readonly { name: string; ssh: SshHost }[] = [...gateways, ...bastions, ...wireguardGateways, ...proxies];
+  const hostNamed = (name: string) => {
+    const host = hosts.find((h) => h.name === name);
     if (host === undefined) throw new Error(`no host ${name}`);
+    return host;
+  };
+  const signalHost = async (name: string, signal: NodeJS.Signals) => {
+    const host = hostNamed(name);
     // The unshare process holds the host's namespaces; its child is the host's sshd.
     const children = (await readFile(`/proc/${host.ssh.pid}/task/${host.ssh.pid}/children`, 'utf8'))
       .trim()
@@ -100,8 +119,9 @@ export async function startStack(options: {
       .filter(Boolean);
     for (const pid of children) process.kill(Number(pid), signal);
   };
-  return {
+  const stack: LocalStack = {
     runId,
+    manager,
     directory,
     gateways,
     bastions,
@@ -122,7 +142,7 @@ export async function startStack(options: {
           `  - name: ${g.name}`,
           '    kind: openvpn',
           `    rated_sessions: ${o.ratedSessions ?? 2500}`,
-          `    ssh: { host: ${g.address}, port: ${g.ssh.port}, user: root, private_key_file: ${g.ssh.privateKeyFile}, host_key: "${pin(g.name, g.ssh.hostKeyLine)}"${timeout} }`,
+          `    ssh: { host: ${g.address}, port: ${g.ssh.port}, ${managerYaml(manager)}, private_key_file: ${g.ssh.privateKeyFile}, host_key: "${pin(g.name, g.ssh.hostKeyLine)}"${timeout} }`,
           '    openvpn:',
           `      ccd_dir: ${g.ccdDir}`,
           `      management: ${g.managementSocket}`,
@@ -138,7 +158,7 @@ export async function startStack(options: {
           `  - name: ${b.name}`,
           '    kind: bastion',
           '    rated_sessions: 400',
-          `    ssh: { host: ${b.address}, port: ${b.ssh.port}, user: root, private_key_file: ${b.ssh.privateKeyFile}, host_key: "${pin(b.name, b.ssh.hostKeyLine)}"${timeout} }`,
+          `    ssh: { host: ${b.address}, port: ${b.ssh.port}, ${managerYaml(manager)}, private_key_file: ${b.ssh.privateKeyFile}, host_key: "${pin(b.name, b.ssh.hostKeyLine)}"${timeout} }`,
         );
       }
       for (const g of wireguardGateways) {
@@ -147,7 +167,7 @@ export async function startStack(options: {
           `  - name: ${g.name}`,
           '    kind: wireguard',
           `    rated_sessions: ${o.ratedSessions ?? 2500}`,
-          `    ssh: { host: ${g.address}, port: ${g.ssh.port}, user: root, private_key_file: ${g.ssh.privateKeyFile}, host_key: "${pin(g.name, g.ssh.hostKeyLine)}"${timeout} }`,
+          `    ssh: { host: ${g.address}, port: ${g.ssh.port}, ${managerYaml(manager)}, private_key_file: ${g.ssh.privateKeyFile}, host_key: "${pin(g.name, g.ssh.hostKeyLine)}"${timeout} }`,
           '    wireguard:',
           `      interface: ${g.interfaceName}`,
           `      peers_file: ${g.peersFile}`,
@@ -175,6 +195,17 @@ export async function startStack(options: {
         text = text.replace('  enforce: refuse\n', '  enforce: refuse\n  accept_dry_run: true\n');
       return text;
     },
+    async installHostFiles(name, o = {}) {
+      const account = hostNamed(name).ssh.manager;
+      if (account === undefined) throw new Error(`${name} has no account for rac`);
+      if (o.sudoers !== undefined) {
+        await installManagerFiles(account, hostPrograms(), o.sudoers, { unchecked: true });
+        return;
+      }
+      const entry = gatewayConfigs(o.config ?? stack.config()).get(name);
+      if (entry === undefined) throw new Error(`the config has no host ${name}`);
+      await installManagerFiles(account, hostPrograms(), renderSudoers(entry));
+    },
     pauseHost: (name) => signalHost(name, 'SIGSTOP'),
     resumeHost: (name) => signalHost(name, 'SIGCONT'),
     async stop() {
@@ -186,6 +217,15 @@ export async function startStack(options: {
       await cleanupAll();
     },
   };
+  if (manager === 'rac') {
+    try {
+      for (const host of hosts) await stack.installHostFiles(host.name);
+    } catch (err) {
+      await stack.stop();
+      throw err;
+    }
+  }
+  return stack;
 }
 
 /** A rac.yaml with only the named gateway entries (and everything that is not a gateway). */

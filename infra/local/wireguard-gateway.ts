@@ -4,6 +4,8 @@
  * managed over the host's own sshd like any production gateway (ssh-host.ts), and real
  * WireGuard clients — one namespace and one wireguard-go each — that handshake and ping across.
  *
+ * The host has its own /etc with rac's management account (ssh-host.ts, privateEtc).
+ *
  * The gateway's wireguard-go is started THROUGH the host's sshd, so it lives in that sshd's
  * private mount and PID namespaces: its control socket is in the host's own /run/wireguard
  * (every gateway can call its interface wg0), `wg` over SSH finds it, and stopping the host
@@ -19,6 +21,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MANAGER_USER } from './manager.ts';
 import {
   assertRunId,
   createNamespace,
@@ -128,7 +131,13 @@ export async function startWireGuardGateway(options: WireGuardGatewayOptions): P
     await execOk([IP, '-n', namespace, 'link', 'add', 'br0', 'type', 'bridge'], { timeoutMs: 10_000 });
     await execOk([IP, '-n', namespace, 'address', 'add', `${bridgeAddress}/24`, 'dev', 'br0'], { timeoutMs: 10_000 });
     await execOk([IP, '-n', namespace, 'link', 'set', 'br0', 'up'], { timeoutMs: 10_000 });
-    ssh = await startSshHost({ namespace, address: root.nsAddress, dataDir: join(dataDir, 'ssh') });
+    ssh = await startSshHost({
+      namespace,
+      address: root.nsAddress,
+      dataDir: join(dataDir, 'ssh'),
+      privateEtc: true,
+      allowUsers: ['root', MANAGER_USER],
+    });
     const keys = await wgKeyPair();
     const started = await sshRun(
       ssh,

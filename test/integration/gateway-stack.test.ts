@@ -1,6 +1,7 @@
 /**
  * The local gateway stack with real servers: network namespaces, an OpenVPN 2.6 gateway with the
  * LDAP auth script, real OpenVPN clients, sshd's for the gateway and the bastion, the system ssh.
+ * The gateway is managed as the stack manages it by default: by the account rac, through sudo.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bastion, type HeldSession, sshLogin, startBastion } from '../../infra/local/bastion-host.ts';
 import { type CompanyPerson, generateCompany } from '../../infra/local/company.ts';
 import { type LocalDirectory, type SeedTier, startDirectory } from '../../infra/local/directory.ts';
+import { installManagerFiles, type ManagerAccount } from '../../infra/local/manager.ts';
 import { cleanupAll, exec, execOk, isAlive, newRunId } from '../../infra/local/netns.ts';
 import {
   managementCommand,
@@ -60,11 +62,21 @@ describe('gateway stack (namespaces, OpenVPN 2.6, sshd)', () => {
     (await readFile(gateway.logFile)).subarray(offset).toString('utf8');
   const logSize = async (): Promise<number> => (await readFile(gateway.logFile)).length;
 
+  /** What the hosts' accounts and programs must never change on the machine. */
+  const machineState = async () => ({
+    passwd: await readFile('/etc/passwd', 'utf8'),
+    group: await readFile('/etc/group', 'utf8'),
+    sudoers: await readdir('/etc/sudoers.d'),
+    usrLocal: await readdir('/usr/local'),
+  });
+  let machineBefore: Awaited<ReturnType<typeof machineState>>;
+
   beforeAll(async () => {
+    machineBefore = await machineState();
     scratch = await mkdtemp(join(tmpdir(), 'rac-stack-test-'));
     directory = await startDirectory({ people, memberships });
     let t = performance.now();
-    gateway = await startOpenVpnGateway({ name: 'gw1', directory, index: 1, runId });
+    gateway = await startOpenVpnGateway({ name: 'gw1', directory, index: 1, runId, manager: 'rac' });
     timings['gateway start ms'] = Math.round(performance.now() - t);
     t = performance.now();
     bastion = await startBastion({ name: 'bastion1', runId, index: 1 });
@@ -137,9 +149,16 @@ describe('gateway stack (namespaces, OpenVPN 2.6, sshd)', () => {
 
     // Credentials went through tmp-dir, a tmpfs only the server's mount namespace sees.
     expect(await readdir(join(gateway.dataDir, 'tmp'))).toEqual([]);
-    // The management socket: in a 0700 directory, and `management-client-user root`.
-    expect((await stat(dirname(gateway.managementSocket))).mode & 0o777).toBe(0o700);
-    expect(await readFile(gateway.configFile, 'utf8')).toMatch(/^management-client-user root$/m);
+    // The management socket: for rac alone (`management-client-user rac`), in a directory of
+    // root's that only rac's group may enter, under a dataDir that others may pass but not list.
+    const managementDir = await stat(dirname(gateway.managementSocket));
+    expect([managementDir.mode & 0o777, managementDir.uid, managementDir.gid]).toEqual([
+      0o750,
+      0,
+      gateway.ssh.manager?.gid,
+    ]);
+    expect((await stat(gateway.dataDir)).mode & 0o777).toBe(0o711);
+    expect(await readFile(gateway.configFile, 'utf8')).toMatch(/^management-client-user rac$/m);
 
     const answer = await managementCommand(gateway.managementSocket, `client-kill ${mine?.clientId} HALT`);
     expect(answer).toMatch(/^SUCCESS:/);
@@ -155,9 +174,9 @@ describe('gateway stack (namespaces, OpenVPN 2.6, sshd)', () => {
     expect(listed).toBe(false);
   });
 
-  it('answers on the management socket through SSH stream-local forwarding (the way rac reaches it)', async () => {
-    const local = join(scratch, 'mgmt-forward.sock');
-    const [command, ...args] = sshArgv(gateway.ssh, [
+  /** `load-stats` through SSH stream-local forwarding as `target`'s user (the way rac reaches the socket). */
+  const loadStatsForwarded = async (target: SshTarget, local: string): Promise<string> => {
+    const [command, ...args] = sshArgv(target, [
       '-N',
       '-o',
       'ExitOnForwardFailure=yes',
@@ -167,12 +186,66 @@ describe('gateway stack (namespaces, OpenVPN 2.6, sshd)', () => {
     const forward = spawn(command as string, args, { stdio: 'ignore' });
     try {
       for (let i = 0; i < 100 && !existsSync(local); i++) await sleep(50);
-      expect(await managementCommand(local, 'load-stats')).toMatch(/^SUCCESS: nclients=\d+,/);
+      return await managementCommand(local, 'load-stats').catch((err: Error) => err.message);
     } finally {
       const gone = new Promise((r) => forward.once('exit', r));
       forward.kill('SIGTERM');
       await Promise.race([gone, sleep(5_000)]);
     }
+  };
+
+  it('answers on the management socket through SSH stream-local forwarding as rac, and refuses root', async () => {
+    const rac = gateway.ssh.manager as ManagerAccount;
+    expect(await loadStatsForwarded(rac, join(scratch, 'mgmt-rac.sock'))).toMatch(/^SUCCESS: nclients=\d+,/);
+    // OpenVPN checks the peer's uid: the forward as root connects, and is closed at once.
+    expect(await loadStatsForwarded(gateway.ssh, join(scratch, 'mgmt-root.sock'))).toMatch(/closed before answering/);
+    expect(await readFile(gateway.logFile, 'utf8')).toMatch(
+      new RegExp(`UID of socket peer \\(0\\) doesn't match required value \\(${rac.uid}\\)`),
+    );
+  });
+
+  it('gives each host an account rac (key login, sudo for exactly the installed rules) without touching the machine', async () => {
+    for (const host of [gateway.ssh, bastion.ssh]) {
+      const rac = host.manager as ManagerAccount;
+      const who = await sshRun(rac, [
+        'sh',
+        '-c',
+        'id -un; id -u; id -gn; stat -c "%a %U" "$HOME" "$HOME/.ssh/authorized_keys"',
+      ]);
+      expect(who.stdout.split('\n'), who.stderr).toEqual(['rac', String(rac.uid), 'rac', '700 rac', '600 rac', '']);
+
+      await installManagerFiles(
+        rac,
+        [{ name: 'rac-probe', text: '#!/bin/sh\nid -un\ncat\n' }],
+        'rac ALL=(root) NOPASSWD: /usr/local/libexec/rac/rac-probe ""\n',
+      );
+      const listed = await sshRun(rac, ['sudo', '-n', '-l']);
+      expect(listed.stdout, listed.stderr).toMatch(/\(root\) NOPASSWD: \/usr\/local\/libexec\/rac\/rac-probe ""/);
+      const probe = await sshRun(rac, ['sudo', '-n', '--', '/usr/local/libexec/rac/rac-probe'], {
+        input: 'on stdin\n',
+      });
+      expect(probe.stdout, probe.stderr).toBe('root\non stdin\n');
+      for (const argv of [
+        ['sudo', '-n', '/bin/sh', '-c', 'id'],
+        ['sudo', '-n', '/usr/local/libexec/rac/rac-probe', 'extra'],
+      ]) {
+        const refused = await sshRun(rac, argv);
+        expect(refused.code, argv.join(' ')).toBe(1);
+        expect(refused.stderr).toMatch(/a password is required/);
+      }
+      // A rule that does not parse: sudo refuses everything.
+      await installManagerFiles(rac, [], 'rac ALL=(root NOPASSWD: /bin/true\n', { unchecked: true });
+      const broken = await sshRun(rac, ['sudo', '-n', '-l']);
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toMatch(/syntax error/);
+      await expect(installManagerFiles(rac, [], 'rac ALL=(root NOPASSWD: /bin/true\n')).rejects.toThrow(
+        /does not parse/,
+      );
+    }
+    // The gateway admits only root and rac; the bastion's people log in too.
+    expect(await readFile(gateway.ssh.configFile, 'utf8')).toMatch(/^AllowUsers root rac$/m);
+    expect(await readFile(bastion.ssh.configFile, 'utf8')).not.toMatch(/^AllowUsers/m);
+    expect(await machineState()).toEqual(machineBefore);
   });
 
   it('refuses a vpn person without a CCD file (ccd-exclusive)', async () => {
