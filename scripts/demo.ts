@@ -19,6 +19,7 @@ import { type CompanyPerson, generateCompany } from '../infra/local/company.ts';
 import { asDirectoryRoot } from '../infra/local/ldap-root.ts';
 import { memberUids } from '../infra/local/ldapsearch.ts';
 import { freePort, startPrometheus } from '../infra/local/prometheus.ts';
+import { sshRun } from '../infra/local/ssh-host.ts';
 import { generateOpensshPublicKey } from '../infra/local/ssh-keys.ts';
 import { startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
@@ -96,14 +97,26 @@ try {
   for (const p of stack.proxies)
     console.log(`${p.name}: nginx at https://${p.address} (LDAP sign-in, the allow map rac keeps), sshd beside it`);
   console.log(`rac binds as ${directory.serviceDn} (may write only the groups' member and people's sshPublicKey)`);
-  console.log('and manages every host over SSH with its pinned host key: nothing is installed on them.');
+  console.log('and manages every host over SSH with its pinned host key, as the account rac, not root:');
+  console.log('sudo lets rac run only its own programs there, each with the arguments the config gives it.');
 
-  step('2. rac init: a workspace with config and tier policy');
+  step('2. rac init: a workspace with config and tier policy; rac doctor checks the site before anything changes');
   expectCode((await rac(workspace, ['init'])).code, 0, 'rac init');
   writeFileSync(join(workspace, 'rac.yaml'), siteConfig(inService));
   writeFileSync(join(workspace, 'policy.yaml'), EXAMPLE_POLICY);
   console.log('rac.yaml now points at the local stack (gw-1, gw-2, bastion-1, portal-1); policy.yaml:');
   console.log(EXAMPLE_POLICY.replace(/^/gm, '  '));
+  // What a site installs on its hosts to manage them as `rac` (the stack installed the same files).
+  expectCode((await rac(workspace, ['helpers', 'export', '--out', 'rac-helpers'])).code, 0, 'rac helpers export');
+  console.log(readFileSync(join(workspace, 'rac-helpers', 'sudoers', 'gw-1'), 'utf8').replace(/^/gm, '  '));
+  expectCode((await rac(workspace, ['doctor'])).code, 0, 'rac doctor');
+  const gwAccount = stack.gateways[0]?.ssh.manager;
+  if (gwAccount !== undefined) {
+    const shell = await sshRun(gwAccount, ['sudo', '-n', '/bin/sh', '-c', 'id']);
+    console.log(bold('$ ssh rac@gw-1 sudo -n /bin/sh -c id'));
+    console.log(`${shell.stderr.trim()}\n(exit ${shell.code}: rac is refused anything but its programs)`);
+    expectCode(shell.code === 0 ? 0 : 1, 1, 'sudo /bin/sh as rac');
+  }
 
   step('3. A roster with mistakes is rejected whole, every problem at once, nothing changed');
   writeFileSync(

@@ -172,7 +172,15 @@ async function checkPrivilege(
       ),
     ];
   }
-  return await checkPrograms(host, shell, timeoutMs);
+  const through = make(
+    'host.privilege',
+    name,
+    'ok',
+    uid === 0
+      ? `${ssh.user} is root; ssh.become: sudo runs rac's installed programs through sudo all the same`
+      : `${ssh.user} (uid ${uid}) gains root only through sudo, for rac's programs (ssh.become: sudo)`,
+  );
+  return [through, ...(await checkPrograms(host, shell, timeoutMs))];
 }
 
 /** Each program rac runs is installed as rac wrote it, root's alone, and sudo lets ssh.user run exactly that call. */
