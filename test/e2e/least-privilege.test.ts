@@ -150,3 +150,44 @@ describe('a non-root management account through sudo, on every kind of host', ()
     expect((await doctor()).code).toBe(0);
   });
 });
+
+/** Root stays supported: no programs installed, no sudoers, every call inline as root. */
+describe('the same site managed as root', () => {
+  let stack: LocalStack;
+  let dir: string;
+
+  beforeAll(async () => {
+    stack = await startStack({ people: company, gateways: 1, bastions: 1, manager: 'root' });
+    dir = mkdtempSync(join(tmpdir(), 'rac-as-root-'));
+    writeFileSync(join(dir, 'rac.yaml'), stack.config(), { mode: 0o600 });
+    writeFileSync(join(dir, 'policy.yaml'), 'default: { tier: public, max: vpn-bastion }\nrules: []\n');
+  }, 240_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes rac doctor as root, onboards and revokes', async () => {
+    const loaded = parseConfig(stack.config(), { path: 'rac.yaml', env: {} });
+    expect(loaded.config.gateways.map((g) => [g.ssh.user, g.ssh.become])).toEqual([
+      ['root', 'none'],
+      ['root', 'none'],
+    ]);
+    const out = await runRac(dir, ['doctor', '--json']);
+    const doc = out.json<DoctorDocument>();
+    expect(doc.findings.filter((f) => f.status === 'fail')).toEqual([]);
+    expect(doc.findings.find((f) => f.check === 'host.privilege' && f.target === 'gw-1')?.detail).toBe('root is root');
+    expect(doc.findings.some((f) => f.check === 'host.programs')).toBe(false);
+    const [a] = company as [(typeof company)[0]];
+    writeFileSync(
+      join(dir, 'roster.csv'),
+      rosterFor([a], () => ({ tier: 'vpn-bastion', ssh_key: KEY })),
+    );
+    expect((await runRac(dir, ['apply', 'roster.csv', '--yes'])).code).toBe(0);
+    const gw = stack.gateways[0] as LocalStack['gateways'][number];
+    expect(readFileSync(join(gw.ccdDir, a.uid), 'utf8')).toContain('ifconfig-push');
+    expect((await runRac(dir, ['revoke', a.uid])).code).toBe(0);
+    expect(() => readFileSync(join(gw.ccdDir, a.uid), 'utf8')).toThrow(/ENOENT/);
+  });
+});
