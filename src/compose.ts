@@ -31,7 +31,6 @@ export function composeServices(
     reason?: string | null;
     logger?: Logger;
     logLevel?: string;
-    betweenPhases?: () => void;
     clock?: Clock;
   },
 ): Services {
@@ -88,7 +87,6 @@ export function composeServices(
       return policy;
     },
     capacityLimit: () => currentCapacityLimit(config, store),
-    ...(options.betweenPhases === undefined ? {} : { betweenPhases: options.betweenPhases }),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,7 +1,6 @@
 import { composeServices, type Services } from '../compose.ts';
 import type { CliEnvironment, LoadedConfig } from '../config/load.ts';
 import { loadConfig } from '../config/load.ts';
-import { collectGarbage } from './memory.ts';
 import type { Output } from './output.ts';
 
 export interface CliContext {
@@ -25,7 +24,6 @@ export function servicesFor(ctx: Pick<CliContext, 'env' | 'reason'>, loaded: Loa
     actor: ctx.env.actor,
     reason: ctx.reason,
     logLevel: ctx.env.logLevel,
-    betweenPhases: collectGarbage,
   });
 }
 

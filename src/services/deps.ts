@@ -16,6 +16,4 @@ export interface ServiceDeps {
   /** Loaded on first use: revoke and rollback do not need the policy file. */
   readonly policy: () => Policy;
   readonly capacityLimit: () => CapacityLimit;
-  /** Called between the phases of a large batch (the CLI collects garbage there). */
-  readonly betweenPhases?: () => void;
 }

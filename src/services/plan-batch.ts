@@ -37,7 +37,6 @@ export async function planRoster(deps: ServiceDeps, input: PlanRosterInput): Pro
   // One read at a time: for a 50 000-person roster the two together double the peak memory
   // of parsing LDAP responses, and gain little time against one slapd.
   const directoryPeople = await deps.directory.findPeople(uids);
-  deps.betweenPhases?.();
   const memberships = await deps.directory.readMemberships();
   const usersBase = deps.config.directory.users_base;
   const attributes = deps.config.directory.attributes;

@@ -76,10 +76,10 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
     return null;
   };
   const toPerson = (entry: Entry, wanted: ReadonlySet<string>): DirectoryPerson | null => {
-    const uid = strings(attributeOf(entry, uidAttribute)).find((u) => wanted.has(u.toLowerCase()));
-    if (uid === undefined) return null;
+    const uid = wantedUid(attributeOf(entry, uidAttribute), wanted);
+    if (uid === null) return null;
     return {
-      uid: uid.toLowerCase(),
+      uid,
       dn: entry.dn,
       name: first(attributeOf(entry, 'displayName')) ?? first(attributeOf(entry, 'cn')),
       department: firstOf(entry, departmentAttributes),
@@ -390,12 +390,32 @@ function attributeOf(entry: Entry, name: string): Entry[string] | undefined {
 export function strings(value: Entry[string] | undefined): string[] {
   if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
-  return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
+  return list.map(text);
+}
+
+/**
+ * The first of an entry's uids that is wanted, lower-cased; strings() without its arrays, as first():
+ * it runs for every entry of a scan.
+ */
+function wantedUid(value: Entry[string] | undefined, wanted: ReadonlySet<string>): string | null {
+  if (!Array.isArray(value)) {
+    const uid = value === undefined ? null : text(value).toLowerCase();
+    return uid !== null && wanted.has(uid) ? uid : null;
+  }
+  for (const v of value) {
+    const uid = text(v).toLowerCase();
+    if (wanted.has(uid)) return uid;
+  }
+  return null;
 }
 
 /** An attribute's first value as text (strings() without its arrays: it runs 250 000 times a scan). */
 function first(value: Entry[string] | undefined): string | null {
   const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return null;
-  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+  return v === undefined ? null : text(v);
+}
+
+/** A value as text (binary values read as UTF-8). */
+function text(value: Buffer | string): string {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
 }

@@ -72,6 +72,18 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * control characters that could start a second line, and blobs that do not hold the key they claim to.
  */
 export function parseSshPublicKey(text: string): SshPublicKeyResult {
+  const read = checkSshPublicKey(text);
+  if (!read.ok) return read;
+  const { type, blob, comment, bits, bytes, line } = read;
+  const fingerprint = `SHA256:${createHash('sha256').update(bytes).digest('base64').replace(/=+$/, '')}`;
+  return { ok: true, key: { type, blob, comment, bits, fingerprint, line } };
+}
+
+/** A key as checkSshPublicKey reads it: no fingerprint, the decoded blob instead. */
+export type CheckedSshPublicKey = Omit<SshPublicKey, 'fingerprint'> & { bytes: Uint8Array };
+
+/** Checks a key line as parseSshPublicKey does, without the fingerprint a roster's thousands of keys do not need. */
+export function checkSshPublicKey(text: string): ({ ok: true } & CheckedSshPublicKey) | { ok: false; reason: string } {
   // Checked before control characters so a pasted multi-line private key gets the reason that matters.
   if (looksLikePrivateKey(text)) {
     return fail('this is a private key; never share it. Give the public key instead (the .pub file)');
@@ -108,9 +120,8 @@ export function parseSshPublicKey(text: string): SshPublicKeyResult {
 
   // decodeBase64 only accepts the canonical spelling, so the text is already the normalised blob.
   const blob = encoded;
-  const fingerprint = `SHA256:${createHash('sha256').update(bytes).digest('base64').replace(/=+$/, '')}`;
   const line = comment === '' ? `${type} ${blob}` : `${type} ${blob} ${comment}`;
-  return { ok: true, key: { type, blob, comment, bits: read.bits, fingerprint, line } };
+  return { ok: true, type, blob, comment, bits: read.bits, bytes, line };
 }
 
 export function isSshKeyType(value: string): value is SshKeyType {
