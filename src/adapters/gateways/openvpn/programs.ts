@@ -22,6 +22,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 chmod 0755 "$gen"
 tar -xf - -C "$gen" --no-same-owner --no-same-permissions
+# A set is plain files only: a link or a directory in it could point OpenVPN (root) elsewhere.
+odd=$(find "$gen" -mindepth 1 ! -type f -print -quit)
+[ -z "$odd" ] || { echo "the new set holds $odd, which is not a plain file: refused" >&2; exit 3; }
 old=$(readlink "$ccd")
 rm -f -- "$ccd.rac-new"
 ln -s "$gen" "$ccd.rac-new"
