@@ -8,7 +8,7 @@
  * the host's mount namespace sees at /usr/local/libexec/rac. The machine's own files are never
  * touched.
  */
-import { chmod, chown, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { HostProgram } from '../../src/adapters/host-programs/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -63,10 +63,14 @@ export async function managerId(): Promise<number> {
   return await freeId;
 }
 
-/** `file` (of a private /etc copy) without any entry named `name`, plus `entry`. */
+/**
+ * `file` (of a private /etc copy) without any entry named `name`, plus `entry`. Replaced by a new
+ * file, never written through: `cp -a` keeps a symlink of the machine's /etc as a symlink, and
+ * writing through it would change the machine's own file.
+ */
 async function replaceEntry(file: string, name: string, entry: string): Promise<void> {
   const kept = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '' && !line.startsWith(`${name}:`));
-  await writeFile(file, `${[...kept, entry].join('\n')}\n`);
+  await replaceFile(file, `${[...kept, entry].join('\n')}\n`, (await stat(file)).mode & 0o777);
 }
 
 /**
@@ -87,6 +91,11 @@ export async function addManagerAccount(etcDir: string, homeDir: string, publicK
   await replaceEntry(join(etcDir, 'group'), MANAGER_USER, `${MANAGER_USER}:x:${id}:`);
   await replaceEntry(join(etcDir, 'shadow'), MANAGER_USER, [MANAGER_USER, '*', '', '', '', '', '', '', ''].join(':'));
   await replaceEntry(join(etcDir, 'gshadow'), MANAGER_USER, `${MANAGER_USER}:!::`);
+  // The rules are written into this directory later: it must be the copy's own, not a link to the machine's.
+  if (!(await lstat(join(etcDir, 'sudoers.d'))).isDirectory())
+    throw new Error(
+      `${join(etcDir, 'sudoers.d')} is not a directory of the /etc copy (a symlink?): refusing to write rules through it`,
+    );
   await rm(join(etcDir, 'sudoers.d', MANAGER_USER), { force: true });
   await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
   await writeFile(join(home, '.ssh', 'authorized_keys'), `${publicKey.trim()}\n`, { mode: 0o600 });

@@ -20,13 +20,14 @@
  *
  *   node infra/local/openvpn-gateway.ts     (a demo: directory + gateway, prints facts, Ctrl-C stops)
  */
-import { spawn } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createSshShell } from '../../src/adapters/ssh/ssh-shell.ts';
+import { Secret } from '../../src/core/secret.ts';
 import type { LocalDirectory } from './directory.ts';
 import { MANAGER_USER, type Manager } from './manager.ts';
 import {
@@ -204,39 +205,37 @@ async function serverCertificate(
 // ---------------------------------------------------------------------------------------------
 // Management interface
 
-/** Management sockets of this process's gateways that serve only rac (by uid and primary gid). */
-const racOnlySockets = new Map<string, number>();
-
-/** Copies stdin to the unix socket argv[1] and the socket to stdout; exits when the socket closes. */
-const BRIDGE = [
-  "const s = require('node:net').createConnection(process.argv[1]);",
-  's.on("error", (e) => { process.stderr.write(e.message); process.exit(1); });',
-  's.on("close", () => process.exit(0));',
-  'process.stdin.pipe(s);',
-  's.pipe(process.stdout);',
-].join('\n');
+/** Management sockets of this process's gateways that serve only rac: how to log in there as rac. */
+const racOnlySockets = new Map<string, { host: string; port: number; privateKey: string; hostKey: string }>();
 
 /**
  * A connection to a management socket that serves only rac: OpenVPN refuses any other peer, root
- * included, so the connection is made by a small process running as rac's uid and gid.
+ * included, so it is opened as rac does it — stream-local forwarding through the host's sshd,
+ * logged in as rac (the sshd connects to the socket as rac).
  */
-function connectAsManager(socketPath: string, id: number): Duplex {
-  const child = spawn(process.execPath, ['-e', BRIDGE, socketPath], {
-    uid: id,
-    gid: id,
-    cwd: '/',
-    env: {},
-    stdio: ['pipe', 'pipe', 'pipe'],
+async function connectAsManager(
+  socketPath: string,
+  login: { host: string; port: number; privateKey: string; hostKey: string },
+  timeoutMs: number,
+): Promise<Duplex> {
+  const shell = createSshShell({
+    name: `management of ${socketPath}`,
+    host: login.host,
+    port: login.port,
+    user: MANAGER_USER,
+    privateKey: new Secret(login.privateKey),
+    hostKey: login.hostKey,
+    connectTimeoutMs: timeoutMs,
+    defaultTimeoutMs: timeoutMs,
   });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (text: string) => {
-    stderr += text;
-  });
-  const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
-  child.once('error', (err) => stream.destroy(err));
-  child.once('exit', (code) => stream.destroy(code === 0 ? undefined : new Error(stderr.trim() || `exit ${code}`)));
-  stream.once('close', () => child.kill('SIGKILL'));
-  return stream;
+  try {
+    const stream = await shell.openUnixSocket(socketPath, { timeoutMs });
+    stream.once('close', () => void shell.close());
+    return stream;
+  } catch (err) {
+    await shell.close();
+    throw err;
+  }
 }
 
 /**
@@ -247,10 +246,10 @@ function connectAsManager(socketPath: string, id: number): Duplex {
  */
 export async function managementCommand(socketPath: string, command: string, timeoutMs = 5_000): Promise<string> {
   if (/[\r\n]/.test(command)) throw new Error('management command must be one line');
-  const managerId = racOnlySockets.get(socketPath);
+  const login = racOnlySockets.get(socketPath);
+  const socket: Duplex =
+    login === undefined ? createConnection(socketPath) : await connectAsManager(socketPath, login, timeoutMs);
   return await new Promise<string>((resolveCmd, reject) => {
-    const socket: Duplex =
-      managerId === undefined ? createConnection(socketPath) : connectAsManager(socketPath, managerId);
     let buffer = '';
     let greeted = false;
     const answer: string[] = [];
@@ -502,7 +501,12 @@ export async function startOpenVpnGateway(options: OpenVpnGatewayOptions): Promi
       await chmod(dataDir, 0o711);
       await chown(join(dataDir, 'mgmt'), 0, managerAccount.gid);
       await chmod(join(dataDir, 'mgmt'), 0o750);
-      racOnlySockets.set(managementSocket, managerAccount.uid);
+      racOnlySockets.set(managementSocket, {
+        host: root.nsAddress,
+        port: ssh.port,
+        privateKey: ssh.privateKey,
+        hostKey: ssh.hostKeyLine.split(' ').slice(1, 3).join(' '),
+      });
     }
     const ccdDir = join(dataDir, 'ccd');
     await symlink('ccd.d/0', ccdDir);

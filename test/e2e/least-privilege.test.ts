@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,34 @@ describe('a non-root management account through sudo, on every kind of host', ()
     expect(allowed.stdout).toMatch(/^symlink /);
   });
 
+  it('an allowed program does its job only: no WireGuard private key out, no [Interface] in', async () => {
+    const wg = stack.wireguardGateways[0] as LocalStack['wireguardGateways'][number];
+    const rac = account('wg-1');
+    const program = (name: string) => `/usr/local/libexec/rac/${name}`;
+    const shown = await sshRun(rac, ['sudo', '-n', program('rac-wg-show'), wg.interfaceName]);
+    expect(shown.code, shown.stderr).toBe(0);
+    const [, first] = shown.stdout.split('\n');
+    expect(first?.split('\t')).toEqual(['(hidden)', wg.publicKey, expect.any(String), expect.any(String)]);
+    const rekey = await sshRun(rac, ['sudo', '-n', program('rac-wg-apply'), wg.interfaceName, wg.peersFile], {
+      input: '[Interface]\nListenPort = 1\n',
+    });
+    expect(rekey.code).toBe(3);
+    expect(rekey.stderr).toMatch(/besides \[Peer\] sections: refused/);
+    const keyFirst = await sshRun(rac, ['sudo', '-n', program('rac-wg-apply'), wg.interfaceName, wg.peersFile], {
+      input: 'ListenPort = 1\n[Peer]\n',
+    });
+    expect(keyFirst.code).toBe(3);
+    // sudo matches the two pinned arguments joined by a space: given as one, it lets the call
+    // through, and the program itself refuses it.
+    const merged = await sshRun(rac, ['sudo', '-n', program('rac-wg-apply'), `${wg.interfaceName} ${wg.peersFile}`], {
+      input: '[Peer]\n',
+    });
+    expect(merged.code).toBe(2);
+    expect(merged.stderr).toMatch(/is not one rac pins: refused/);
+    const after = await sshRun(rac, ['sudo', '-n', program('rac-wg-public-key'), wg.interfaceName]);
+    expect(after.stdout.trim()).toBe(wg.publicKey);
+  });
+
   it('rac doctor names a missing rule and a changed program, with the fix', async () => {
     const gw = stack.config();
     const entry = parseConfig(gw, { path: 'rac.yaml', env: {} }).config.gateways.find((g) => g.name === 'gw-1');
@@ -146,6 +174,18 @@ describe('a non-root management account through sudo, on every kind of host', ()
       });
     } finally {
       await stack.installHostFiles('bastion-1');
+    }
+    // A directory above the programs that others may write: they could swap the programs.
+    const above = join(account('bastion-1').programsDir, '..', 'usr-local', 'libexec');
+    chmodSync(above, 0o777);
+    try {
+      const { doc } = await doctor();
+      expect(finding(doc, 'host.programs', 'bastion-1')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('/usr/local/libexec is root 777: whoever may write it may swap') as unknown,
+      });
+    } finally {
+      chmodSync(above, 0o755);
     }
     expect((await doctor()).code).toBe(0);
   });

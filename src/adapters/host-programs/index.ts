@@ -92,6 +92,8 @@ export function renderSudoers(gateway: GatewayConfig): string {
     '# Install with: visudo -cf <this file> && install -o root -g root -m 0440 <this file> /etc/sudoers.d/rac',
     `Cmnd_Alias ${alias} = \\`,
     commands.map((c) => `    ${c}`).join(', \\\n'),
+    // Whatever the host's own defaults: no caller's PATH or environment reaches rac's programs.
+    `Defaults!${alias} env_reset, secure_path="/usr/sbin:/usr/bin:/sbin:/bin"`,
     `${user} ALL=(root) NOPASSWD: ${alias}`,
     '',
   ].join('\n');

@@ -24,9 +24,34 @@ export interface HostCall {
 
 const PROGRAM_NAME = /^rac-[a-z][a-z0-9-]*$/;
 
+/**
+ * What every program does first, whoever runs it:
+ * - its own PATH, umask and working directory: sudo passes the caller's PATH on where the host's
+ *   sudoers sets no secure_path, and its working directory always;
+ * - under sudo, every argument must be one sudoers can pin (SUDOERS_ARG in index.ts): sudo
+ *   matches a rule against the arguments joined by spaces, so "2 nginx" as one argument would
+ *   pass a rule pinning `2 nginx` as two and shift every argument after it. No pinned argument is
+ *   empty or holds a space, so a caller who re-splits them is refused here.
+ */
+const PROLOGUE = `PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+umask 022
+cd / || exit 2
+if [ -n "\${SUDO_UID-}" ]; then
+  for arg do
+    case "$arg" in
+      '' | *[!A-Za-z0-9_./@%+=,:-]*) printf '%s: argument %s is not one rac pins: refused\\n' "$0" "$arg" >&2; exit 2 ;;
+    esac
+  done
+fi
+`;
+
 export function hostProgram(name: string, script: string): HostProgram {
   if (!PROGRAM_NAME.test(name)) throw new AppError('RAC_HOST_PROGRAM', `'${name}' is not a host program name`);
-  return { name, text: `#!/bin/sh\n# ${name}: installed by rac (rac helpers export); run as root.\n${script}` };
+  return {
+    name,
+    text: `#!/bin/sh\n# ${name}: installed by rac (rac helpers export); run as root.\n${PROLOGUE}${script}`,
+  };
 }
 
 export function hostCall(program: HostProgram, ...args: string[]): HostCall {

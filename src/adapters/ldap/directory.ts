@@ -155,6 +155,7 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
   async function scanPeople(wanted: ReadonlySet<string>): Promise<Map<string, DirectoryPerson>> {
     const found = new Map<string, DirectoryPerson>();
     const c = await session();
+    let next: Promise<unknown> | undefined;
     try {
       const pages = c.searchPaginated(options.usersBase, {
         scope: 'sub',
@@ -163,9 +164,11 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
         paged: { pageSize: options.pageSize },
       });
       // The next page is asked for before this one is read: the server finds it meanwhile.
-      let next = pages.next();
-      for (let page = await next; page.done !== true; page = await next) {
-        next = pages.next();
+      let request = pages.next();
+      next = request;
+      for (let page = await request; page.done !== true; page = await request) {
+        request = pages.next();
+        next = request;
         for (const entry of page.value.searchEntries) {
           const person = toPerson(entry, wanted);
           if (person !== null) found.set(person.uid, person);
@@ -173,6 +176,9 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory & 
       }
     } catch (err) {
       throw toLdapAppError(err, { url: options.url, operation: 'search people', dn: options.usersBase });
+    } finally {
+      // A page asked for ahead and never awaited (the loop stopped on an error) must not fail unheard.
+      next?.catch(() => undefined);
     }
     return found;
   }

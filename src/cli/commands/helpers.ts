@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostCalls, hostPrograms, renderSudoers } from '../../adapters/host-programs/index.ts';
@@ -61,24 +61,36 @@ export async function helpersCommand(ctx: CliContext, args: string[]): Promise<n
   return ExitCode.ok;
 }
 
+/**
+ * The export directory: made here (0700, this user's), or an empty one of this user's that
+ * nobody else may write to. What is written there is installed as root later: nobody else may
+ * swap a file in between.
+ */
 function ensureEmptyDirectory(dir: string): void {
-  let entries: string[];
+  let stat: ReturnType<typeof lstatSync>;
   try {
-    entries = readdirSync(dir);
+    stat = lstatSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o700);
     return;
   }
-  if (entries.length > 0)
-    throw new AppError(
-      'RAC_USAGE',
-      `${dir} is not empty: rac helpers export writes into an empty directory, so files of another version never mix in`,
-    );
+  const refuse = (why: string) =>
+    new AppError('RAC_USAGE', `${dir} ${why}: rac helpers export writes into a new or empty directory of yours`);
+  if (!stat.isDirectory()) throw refuse('is not a directory');
+  if (stat.uid !== process.getuid?.()) throw refuse('belongs to another user');
+  if ((stat.mode & 0o022) !== 0) throw refuse('may be written by others');
+  if (readdirSync(dir).length > 0) throw refuse('is not empty, and files of another version must not mix in');
 }
 
-/** Writes `text` with exactly `mode`, whatever the umask. */
+/** Writes `text` as a new file (never through an existing name or link) with exactly `mode`. */
 function writeExact(path: string, text: string, mode: number): void {
-  writeFileSync(path, text, { mode, flag: 'wx' });
-  chmodSync(path, mode);
+  const fd = openSync(path, 'wx', mode);
+  try {
+    fchmodSync(fd, mode);
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -206,6 +206,13 @@ async function checkPrograms(host: DoctorHost, shell: RemoteShell, timeoutMs: nu
     problems.push(
       `${ssh.helpers_dir} is ${dir.split(' ').slice(0, 2).join(' ')}: it must be root's, writable by root alone`,
     );
+  for (const above of ancestorsOf(ssh.helpers_dir)) {
+    const stat = seen.get(above);
+    if (stat !== undefined && !ownedByRootAlone(stat))
+      problems.push(
+        `${above} is ${stat.split(' ').slice(0, 2).join(' ')}: whoever may write it may swap rac's programs; it must be root's, writable by root alone`,
+      );
+  }
   const digests = new Map(calls.map((c) => [c.path, c.sha256]));
   for (const path of paths) {
     const found = seen.get(path);
@@ -247,6 +254,12 @@ async function checkPrograms(host: DoctorHost, shell: RemoteShell, timeoutMs: nu
 /** For $1 (the directory) and each program path after it: "owner mode sha256 path" (sha256 "-" for the directory). */
 const PROGRAM_STAT_SCRIPT = `dir=$1
 [ -d "$dir" ] && printf '%s - %s\\n' "$(stat -c '%U %a' -- "$dir")" "$dir"
+# Every directory above it too: whoever may write one of them may swap the programs.
+up=$dir
+while [ "$up" != / ] && [ -n "$up" ]; do
+  up=$(dirname -- "$up")
+  printf '%s - %s\\n' "$(stat -c '%U %a' -- "$up")" "$up"
+done
 shift
 for f do
   [ -f "$f" ] || continue
@@ -254,6 +267,16 @@ for f do
   printf '%s %s %s\\n' "$(stat -c '%U %a' -- "$f")" "\${sum%% *}" "$f"
 done
 exit 0`;
+
+/** The directories above an absolute path, up to /. */
+function ancestorsOf(path: string): string[] {
+  const out: string[] = [];
+  for (let at = path.lastIndexOf('/'); at >= 0; at = path.lastIndexOf('/', at - 1)) {
+    out.push(at === 0 ? '/' : path.slice(0, at));
+    if (at === 0) break;
+  }
+  return out;
+}
 
 /** "owner mode …": root's, and neither group nor others may write. */
 function ownedByRootAlone(stat: string): boolean {

@@ -86,7 +86,8 @@ describe('plan store', () => {
       old
         .prepare('INSERT INTO plans (id, created_at, mode, source_digest, digest, header) VALUES (?, ?, ?, ?, ?, ?)')
         .run(plan.id, plan.createdAt, plan.mode, plan.source.digest, 'sha256:old', JSON.stringify(header));
-      // Stored out of order: seq decides.
+      // Inserted last person first: the migrated plan keeps the people in their seq order (a copy
+      // in insertion or rowid order would reverse them).
       for (const seq of [...people.keys()].reverse())
         old
           .prepare('INSERT INTO plan_people (plan_id, seq, person) VALUES (?, ?, ?)')

@@ -20,17 +20,20 @@ trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-chmod 0755 "$gen"
+# The set stays root's alone (mktemp's 0700) until it is known to hold plain files only: tar as
+# root makes whatever the stream says, device nodes included, and a link or a directory could
+# point OpenVPN (root) elsewhere.
 tar -xf - -C "$gen" --no-same-owner --no-same-permissions
-# A set is plain files only: a link or a directory in it could point OpenVPN (root) elsewhere.
 odd=$(find "$gen" -mindepth 1 ! -type f -print -quit)
 [ -z "$odd" ] || { echo "the new set holds $odd, which is not a plain file: refused" >&2; exit 3; }
+chmod 0755 "$gen"
 old=$(readlink "$ccd")
 rm -f -- "$ccd.rac-new"
 ln -s "$gen" "$ccd.rac-new"
 mv -T "$ccd.rac-new" "$ccd"
 swapped=1
-case "$old" in "$base"/.rac-ccd.*) rm -rf -- "$old" ;; esac
+# Only a set rac made beside the link: a name under base with no further path in it.
+case "$old" in "$base"/.rac-ccd.*) case "\${old#"$base"/}" in */*) ;; *) rm -rf -- "$old" ;; esac ;; esac
 `;
 
 /** The whole client-config-dir as a tar on stdout. $1 the ccd symlink. */
@@ -44,8 +47,15 @@ elif [ -e "$1" ]; then echo other
 else echo missing; fi
 `;
 
-/** Prints the server's config file (rac doctor reads the options rac relies on). $1 the file. */
-const CONFIG_SCRIPT = 'exec cat -- "$1"\n';
+/**
+ * Prints the server's config file for rac doctor, which reads the options rac relies on: every
+ * line but inline blocks (<key>, <tls-crypt>, … hold secrets rac has no business reading). $1 the file.
+ */
+const CONFIG_SCRIPT = `[ -f "$1" ] || { echo "$1 is not a file" >&2; exit 3; }
+exec awk '/^[[:space:]]*<[A-Za-z0-9-]+>[[:space:]]*$/ { inline = 1; next }
+  /^[[:space:]]*<\\/[A-Za-z0-9-]+>[[:space:]]*$/ { inline = 0; next }
+  !inline' "$1"
+`;
 
 export const OPENVPN_PROGRAMS = {
   ccdRead: hostProgram('rac-openvpn-ccd-read', READ_SCRIPT),

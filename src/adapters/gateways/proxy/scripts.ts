@@ -42,6 +42,14 @@ dir=$(dirname -- "$map")
 tmp=$(mktemp "$dir/.rac-allow.XXXXXXXX")
 trap 'rm -f -- "$tmp" "$tmp.hash"' EXIT
 cat >"$tmp"
+# Map entries only (what renderAllowMap writes): a directive such as include would have the root
+# master read any file; the first line may be rac's comment.
+bad=$(awk 'NR == 1 && /^# / { next }
+  /^(include|default|hostnames|volatile|"include"|"default"|"hostnames"|"volatile") / { print NR; exit }
+  /^"([^"\\\\]|\\\\.)*" [A-Za-z0-9-]+;$/ { next }
+  /^(\\\\[^[:space:];{}#"\\\\\\047]|[^[:space:];{}#"\\\\\\047~])[^[:space:];{}#"\\\\\\047]* [A-Za-z0-9-]+;$/ { next }
+  { print NR; exit }' "$tmp")
+[ -z "$bad" ] || { echo "line $bad of the new map is not a map entry: refused" >&2; exit 3; }
 chmod 0644 "$tmp"
 had=0
 if [ -e "$map" ]; then ln -f -- "$map" "$map.rac-prev"; had=1; fi
@@ -100,6 +108,11 @@ if [ "$dev" != - ]; then
 fi
 fd=
 if [ -r "$log" ] && exec 3<"$log"; then fd=/dev/fd/3; fi
+# Read as root: only the log itself, never what a symlink in its place points at.
+if [ -n "$fd" ] && [ "$(stat -c '%d %i' -- "$log")" != "$(stat -L -c '%d %i' $fd)" ]; then
+  exec 3<&-
+  fd=
+fi
 stats=$(stat -L -c '%n %d %i %s %Y' -- $fd "$rot" "$map" 2>/dev/null)
 printf '%s\\n.\\n' "$stats"
 nl='
@@ -136,6 +149,8 @@ while read -r role dev ino from length; do
   exec 3<"$file" || exit ${READ_CHANGED_EXIT}
   id=$(stat -L -c '%d %i' /dev/fd/3)
   [ "$id" = "$dev $ino" ] || exit ${READ_CHANGED_EXIT}
+  # Read as root: the file itself, not a symlink in its place.
+  [ "$(stat -c '%d %i' -- "$file")" = "$id" ] || exit ${READ_CHANGED_EXIT}
   dd bs=1M iflag=skip_bytes,count_bytes skip="$from" count="$length" status=none <&3
   exec 3<&-
 done

@@ -23,13 +23,30 @@ conf=$(wg showconf "$iface")
 tmp=$(mktemp "$dir/.rac-peers.XXXXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 cat > "$tmp"
+# Peers only: a line before the first [Peer] would join the interface's own section, and an
+# [Interface] section would re-key the gateway or move its port.
+if awk 'BEGIN { peer = 0 }
+  /^[[:space:]]*(#|$)/ { next }
+  tolower($0) ~ /^[[:space:]]*\\[interface\\]/ { bad = 1; exit }
+  !peer && $0 !~ /^[[:space:]]*\\[[Pp]eer\\][[:space:]]*$/ { bad = 1; exit }
+  { peer = 1 }
+  END { exit bad ? 0 : 1 }' "$tmp"; then
+  echo "the peer set holds something besides [Peer] sections: refused" >&2
+  exit 3
+fi
 { printf '%s\\n' "$conf" | sed -n '/^\\[Peer\\]/q;p'; cat -- "$tmp"; } | wg syncconf "$iface" /dev/stdin
 mv -f -- "$tmp" "$file"
 trap - EXIT
 `;
 
-/** The gateway's clock with the dump, so "a handshake in the last 180 s" is judged by one clock. */
-const SHOW_SCRIPT = 'date +%s && exec wg show "$1" dump';
+/**
+ * The gateway's clock with the dump, so "a handshake in the last 180 s" is judged by one clock.
+ * The dump's first line starts with the interface's private key: it never leaves the gateway
+ * (the field is replaced, so the line keeps its four fields).
+ */
+const SHOW_SCRIPT = `date +%s
+dump=$(wg show "$1" dump) || exit
+printf '%s\\n' "$dump" | awk 'BEGIN { FS = OFS = "\\t" } NR == 1 { $1 = "(hidden)" } { print }'`;
 const READ_PEERS_SCRIPT = '[ ! -e "$1" ] || exec cat -- "$1"';
 
 /** Removes peers from the live interface in one `wg set`; their public keys come on stdin, one per line. */
