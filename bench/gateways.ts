@@ -20,7 +20,7 @@ import { type LocalStack, startStack } from '../infra/local/stack.ts';
 import { connectVpnClient, type VpnClient } from '../infra/local/vpn-clients.ts';
 import { rosterFor } from '../infra/local/workspace.ts';
 import { bastionCalls } from '../src/adapters/gateways/bastion/scripts.ts';
-import { callArgv } from '../src/adapters/host-programs/program.ts';
+import { AS_ROOT, callArgv } from '../src/adapters/host-programs/program.ts';
 import { createSshShell } from '../src/adapters/ssh/ssh-shell.ts';
 import { composeServices } from '../src/compose.ts';
 import { loadConfig } from '../src/config/load.ts';
@@ -181,7 +181,7 @@ export async function benchGateways(runs: number): Promise<void> {
       }),
       ...bare.bastions.map(async (b) => {
         const s = performance.now();
-        await sshRun(b, [...callArgv(bastionCalls().accounts, { mode: 'none' })], manifest);
+        await sshRun(b, [...callArgv(bastionCalls().accounts, AS_ROOT)], manifest);
         note(floorPerSystem, b.name, performance.now() - s);
       }),
     ]);

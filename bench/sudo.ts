@@ -9,7 +9,7 @@
 import { generateCompany } from '../infra/local/company.ts';
 import { startStack } from '../infra/local/stack.ts';
 import { openVpnCalls } from '../src/adapters/gateways/openvpn/programs.ts';
-import { callArgv } from '../src/adapters/host-programs/program.ts';
+import { AS_ROOT, callArgv } from '../src/adapters/host-programs/program.ts';
 import { createSshShell } from '../src/adapters/ssh/ssh-shell.ts';
 import { Secret } from '../src/core/secret.ts';
 
@@ -34,7 +34,7 @@ try {
       hostKey: gw.ssh.hostKeyLine.split(' ').slice(1, 3).join(' '),
     });
   const cases = [
-    { name: 'root, inline', user: 'root', argv: callArgv(call, { mode: 'none' }) },
+    { name: 'root, inline', user: 'root', argv: callArgv(call, AS_ROOT) },
     {
       name: 'rac, through sudo',
       user: 'rac',

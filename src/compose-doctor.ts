@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { withManagement } from './adapters/gateways/openvpn/management.ts';
-import { becomeOf, callArgv, hostCalls, hostCallTable } from './adapters/host-programs/index.ts';
+import { becomeOf, callArgv, hostCalls, hostCallTable, programDigest } from './adapters/host-programs/index.ts';
 import { createDirectoryProbe } from './adapters/ldap/directory-probe.ts';
 import { createSshShell, parseHostKeyPin, scanHostKey } from './adapters/ssh/ssh-shell.ts';
 import { readPrivateFile } from './compose.ts';
@@ -99,7 +98,7 @@ function doctorHost(gateway: GatewayConfig, baseDir: string, agentSocket: string
       return hostCalls(gateway).map((call) => ({
         name: call.program.name,
         path: `${ssh.helpers_dir}/${call.program.name}`,
-        sha256: createHash('sha256').update(call.program.text).digest('hex'),
+        sha256: programDigest(call.program),
         args: call.args,
       }));
     },

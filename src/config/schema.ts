@@ -79,6 +79,9 @@ const Cidr = Type.String({
   description: 'IPv4 CIDR, e.g. 10.8.0.0/20',
 });
 
+/** Where a host keeps rac's programs when rac manages it through sudo. */
+export const DEFAULT_HELPERS_DIR = '/usr/local/libexec/rac';
+
 export const SshSchema = Type.Object(
   {
     host: NonEmpty,
@@ -102,7 +105,7 @@ export const SshSchema = Type.Object(
     /** Where rac's programs are installed on the host (root-owned), for become: sudo. */
     helpers_dir: Type.String({
       pattern: '^(/[A-Za-z0-9_.+-]+)+$',
-      default: '/usr/local/libexec/rac',
+      default: DEFAULT_HELPERS_DIR,
       description: 'absolute path on the host',
     }),
   },

@@ -4,23 +4,18 @@ import { bastionCalls, bastionPrograms } from '../gateways/bastion/scripts.ts';
 import { OPENVPN_PROGRAMS, openVpnCalls } from '../gateways/openvpn/programs.ts';
 import { PROXY_PROGRAMS, proxyCalls } from '../gateways/proxy/scripts.ts';
 import { WIREGUARD_PROGRAMS, wireGuardCalls } from '../gateways/wireguard/programs.ts';
-import type { Become, HostCall, HostProgram } from './program.ts';
+import { AS_ROOT, type Become, type HostCall, type HostProgram, PINNABLE_ARGUMENT } from './program.ts';
 
+export { DEFAULT_HELPERS_DIR } from '../../config/schema.ts';
 export type { Become, HostCall, HostProgram, HostRunner } from './program.ts';
-export { callArgv, hostRunner } from './program.ts';
-
-/** Where a host keeps rac's programs when rac manages it through sudo (ssh.helpers_dir's default). */
-export const DEFAULT_HELPERS_DIR = '/usr/local/libexec/rac';
+export { AS_ROOT, callArgv, hostRunner, programDigest } from './program.ts';
 
 /** Every program rac may run on any host: the same files for every host, whatever its kind. */
 export function hostPrograms(): readonly HostProgram[] {
-  const bastion = bastionPrograms();
   return [
     ...Object.values(OPENVPN_PROGRAMS),
     ...Object.values(WIREGUARD_PROGRAMS),
-    bastion.accounts,
-    bastion.observe,
-    bastion.kill,
+    ...Object.values(bastionPrograms()),
     ...Object.values(PROXY_PROGRAMS),
   ];
 }
@@ -50,15 +45,13 @@ export function hostCalls(gateway: GatewayConfig): readonly HostCall[] {
 
 /** The host's `become` as the drivers use it. */
 export function becomeOf(gateway: GatewayConfig): Become {
-  return gateway.ssh.become === 'sudo' ? { mode: 'sudo', helpersDir: gateway.ssh.helpers_dir } : { mode: 'none' };
+  return gateway.ssh.become === 'sudo' ? { mode: 'sudo', helpersDir: gateway.ssh.helpers_dir } : AS_ROOT;
 }
 
 const SUDOERS_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-/** What a sudoers argument may hold here: no whitespace, quote, glob or comment character. */
-const SUDOERS_ARG = /^[A-Za-z0-9_./@%+=,:-]+$/;
 
 function sudoersArg(gateway: GatewayConfig, program: string, arg: string): string {
-  if (!SUDOERS_ARG.test(arg))
+  if (!PINNABLE_ARGUMENT.test(arg))
     throw new AppError(
       'RAC_SUDOERS_ARGUMENT',
       `gateways ${gateway.name}: ${program} would be run with the argument ${JSON.stringify(arg)}, which a sudoers rule cannot pin (letters, digits and _ . / @ % + = , : - only): use a path without spaces or special characters`,

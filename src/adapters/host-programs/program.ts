@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AppError } from '../../core/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../../ports.ts';
 
@@ -25,13 +26,21 @@ export interface HostCall {
 const PROGRAM_NAME = /^rac-[a-z][a-z0-9-]*$/;
 
 /**
+ * The characters of an argument a sudoers rule can pin: no whitespace, quote, glob or comment
+ * character. renderSudoers refuses any other argument, and every program refuses any other under
+ * sudo (PROLOGUE): one set for both, or the re-split check below would not match the rules.
+ */
+const PINNABLE = 'A-Za-z0-9_./@%+=,:-';
+export const PINNABLE_ARGUMENT = new RegExp(`^[${PINNABLE}]+$`);
+
+/**
  * What every program does first, whoever runs it:
  * - its own PATH, umask and working directory: sudo passes the caller's PATH on where the host's
  *   sudoers sets no secure_path, and its working directory always;
- * - under sudo, every argument must be one sudoers can pin (SUDOERS_ARG in index.ts): sudo
- *   matches a rule against the arguments joined by spaces, so "2 nginx" as one argument would
- *   pass a rule pinning `2 nginx` as two and shift every argument after it. No pinned argument is
- *   empty or holds a space, so a caller who re-splits them is refused here.
+ * - under sudo, every argument must be one sudoers can pin (PINNABLE): sudo matches a rule against
+ *   the arguments joined by spaces, so "2 nginx" as one argument would pass a rule pinning
+ *   `2 nginx` as two and shift every argument after it. No pinned argument is empty or holds a
+ *   space, so a caller who re-splits them is refused here.
  */
 const PROLOGUE = `PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -40,7 +49,7 @@ cd / || exit 2
 if [ -n "\${SUDO_UID-}" ]; then
   for arg do
     case "$arg" in
-      '' | *[!A-Za-z0-9_./@%+=,:-]*) printf '%s: argument %s is not one rac pins: refused\\n' "$0" "$arg" >&2; exit 2 ;;
+      '' | *[!${PINNABLE}]*) printf '%s: argument %s is not one rac pins: refused\\n' "$0" "$arg" >&2; exit 2 ;;
     esac
   done
 fi
@@ -61,6 +70,14 @@ export function hostCall(program: HostProgram, ...args: string[]): HostCall {
 /** How rac gains root on a host: it is root (ssh.become none), or sudo runs the installed program. */
 export type Become = { readonly mode: 'none' } | { readonly mode: 'sudo'; readonly helpersDir: string };
 
+/** rac logs in as root: programs run inline (ssh.become's default). */
+export const AS_ROOT: Become = { mode: 'none' };
+
+/** sha256 (hex) of a program's file, as `rac helpers export` writes it and `rac doctor` compares it. */
+export function programDigest(program: HostProgram): string {
+  return createHash('sha256').update(program.text).digest('hex');
+}
+
 /** argv of a call for `become`: the program inline for root, its installed file through sudo otherwise. */
 export function callArgv(call: HostCall, become: Become): readonly string[] {
   return become.mode === 'none'
@@ -74,7 +91,7 @@ export interface HostRunner {
   run(call: HostCall, options?: ExecOptions): Promise<ExecResult>;
 }
 
-export function hostRunner(shell: RemoteShell, become: Become): HostRunner {
+export function hostRunner(shell: RemoteShell, become: Become = AS_ROOT): HostRunner {
   return {
     become,
     run: (call, options) => shell.exec(callArgv(call, become), options),

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hostCalls, hostPrograms, renderSudoers } from '../../adapters/host-programs/index.ts';
+import { hostCalls, hostPrograms, programDigest, renderSudoers } from '../../adapters/host-programs/index.ts';
 import { loadConfig } from '../../config/load.ts';
 import { AppError, ExitCode } from '../../core/errors.ts';
 import type { CliContext } from '../context.ts';
@@ -32,7 +31,7 @@ export async function helpersCommand(ctx: CliContext, args: string[]): Promise<n
   const programs = hostPrograms();
   const sudoHosts = loaded.config.gateways.filter((g) => g.ssh.become === 'sudo');
   const sudoers = sudoHosts.map((g) => ({ host: g.name, text: renderSudoers(g), calls: hostCalls(g).length }));
-  const sums = programs.map((p) => `${createHash('sha256').update(p.text).digest('hex')}  ${p.name}\n`).join('');
+  const sums = programs.map((p) => `${programDigest(p)}  ${p.name}\n`).join('');
 
   ensureEmptyDirectory(out);
   mkdirSync(join(out, 'libexec'), { mode: 0o755 });

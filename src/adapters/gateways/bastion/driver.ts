@@ -33,7 +33,7 @@ export interface BastionDriverOptions {
  */
 export function createBastionDriver(options: BastionDriverOptions): GatewayDriver {
   const { name, shell, timeoutMs, adminUser, login } = options;
-  const host = hostRunner(shell, options.become ?? { mode: 'none' });
+  const host = hostRunner(shell, options.become);
   const calls = bastionCalls();
 
   async function observeAccounts(signal?: AbortSignal, only?: readonly string[]) {

@@ -35,7 +35,7 @@ export function createOpenVpnDriver(options: OpenVpnDriverOptions): GatewayDrive
       `${name}: openvpn.server_network ${openvpn.server_network} is not an IPv4 CIDR`,
     );
   const netmask = formatIpv4(server.netmask);
-  const host = hostRunner(shell, options.become ?? { mode: 'none' });
+  const host = hostRunner(shell, options.become);
   const calls = openVpnCalls(openvpn);
 
   async function readFiles(signal?: AbortSignal): Promise<ObservedFile[]> {

@@ -48,7 +48,7 @@ interface MapCache {
  */
 export function createProxyDriver(options: ProxyDriverOptions): GatewayDriver {
   const { name, shell, proxy, timeoutMs } = options;
-  const host = hostRunner(shell, options.become ?? { mode: 'none' });
+  const host = hostRunner(shell, options.become);
   const calls = proxyCalls(proxy);
   const windowMs = proxy.active_window_seconds * 1000;
   const rotatedLog = rotatedLogOf(proxy);

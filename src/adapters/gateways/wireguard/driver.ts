@@ -32,7 +32,7 @@ export function createWireGuardDriver(options: WireGuardDriverOptions): GatewayD
   const { name, shell, wireguard, timeoutMs } = options;
   const iface = wireguard.interface;
   const file = wireguard.peers_file;
-  const host = hostRunner(shell, options.become ?? { mode: 'none' });
+  const host = hostRunner(shell, options.become);
   const calls = wireGuardCalls(wireguard);
 
   async function show(signal?: AbortSignal): Promise<{ now: number; peers: readonly WireGuardPeer[] }> {
