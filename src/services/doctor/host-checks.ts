@@ -189,38 +189,42 @@ async function checkPrograms(host: DoctorHost, shell: RemoteShell, timeoutMs: nu
   const calls = host.rootCalls();
   const fix = `run rac helpers export, then on ${name} as root install its libexec/ files into ${ssh.helpers_dir} (root-owned, 0755) and its sudoers/${name} as /etc/sudoers.d/rac (visudo -cf first)`;
   const paths = [...new Set(calls.map((c) => c.path))];
+  // The directory and every one above it: whoever may write one of them may swap the programs.
+  const directories = [ssh.helpers_dir, ...ancestorsOf(ssh.helpers_dir)];
   const listed = await shell
-    .exec(['sh', '-c', PROGRAM_STAT_SCRIPT, 'rac-doctor', ssh.helpers_dir, ...paths], { timeoutMs })
+    .exec(['sh', '-c', PATH_STAT_SCRIPT, 'rac-doctor', ...directories, ...paths], { timeoutMs })
     .catch((err: unknown) => ({ code: -1, stdout: Buffer.alloc(0), stderr: messageOf(err) }));
   if (listed.code !== 0)
     return [make('host.programs', name, 'fail', `cannot look at ${ssh.helpers_dir}: ${listed.stderr.trim()}`, fix)];
-  const seen = new Map<string, string>();
+  const seen = new Map<string, PathStat>();
   for (const line of listed.stdout.toString('utf8').split('\n')) {
     const m = /^(\S+) (\S+) (\S+) (.+)$/.exec(line);
-    if (m !== null) seen.set(m[4] as string, `${m[1]} ${m[2]} ${m[3]}`);
+    if (m !== null) seen.set(m[4] as string, { owner: m[1] as string, mode: m[2] as string, sha256: m[3] as string });
   }
   const problems: string[] = [];
-  const dir = seen.get(ssh.helpers_dir);
-  if (dir === undefined) problems.push(`${ssh.helpers_dir} does not exist`);
-  else if (!ownedByRootAlone(dir))
-    problems.push(
-      `${ssh.helpers_dir} is ${dir.split(' ').slice(0, 2).join(' ')}: it must be root's, writable by root alone`,
-    );
-  for (const above of ancestorsOf(ssh.helpers_dir)) {
-    const stat = seen.get(above);
-    if (stat !== undefined && !ownedByRootAlone(stat))
+  const notRootsAlone = (path: string, stat: PathStat, why = '') =>
+    `${path} is ${stat.owner} ${stat.mode}: ${why}it must be root's, writable by root alone`;
+  for (const directory of directories) {
+    const stat = seen.get(directory);
+    if (stat === undefined) {
+      if (directory === ssh.helpers_dir) problems.push(`${ssh.helpers_dir} does not exist`);
+    } else if (!ownedByRootAlone(stat))
       problems.push(
-        `${above} is ${stat.split(' ').slice(0, 2).join(' ')}: whoever may write it may swap rac's programs; it must be root's, writable by root alone`,
+        notRootsAlone(
+          directory,
+          stat,
+          directory === ssh.helpers_dir ? '' : "whoever may write it may swap rac's programs; ",
+        ),
       );
   }
   const digests = new Map(calls.map((c) => [c.path, c.sha256]));
   for (const path of paths) {
     const found = seen.get(path);
-    if (found === undefined) problems.push(`${path} is missing`);
-    else if (found.split(' ')[2] !== digests.get(path))
+    // A directory where a program should be is no program.
+    if (found === undefined || found.sha256 === '-') problems.push(`${path} is missing`);
+    else if (found.sha256 !== digests.get(path))
       problems.push(`${path} differs from this rac's program (another version?)`);
-    else if (!ownedByRootAlone(found))
-      problems.push(`${path} is ${found.split(' ').slice(0, 2).join(' ')}: it must be root's, writable by root alone`);
+    else if (!ownedByRootAlone(found)) problems.push(notRootsAlone(path, found));
   }
   if (problems.length > 0) return [make('host.programs', name, 'fail', problems.join('; '), fix)];
   const refused: string[] = [];
@@ -251,20 +255,21 @@ async function checkPrograms(host: DoctorHost, shell: RemoteShell, timeoutMs: nu
   ];
 }
 
-/** For $1 (the directory) and each program path after it: "owner mode sha256 path" (sha256 "-" for the directory). */
-const PROGRAM_STAT_SCRIPT = `dir=$1
-[ -d "$dir" ] && printf '%s - %s\\n' "$(stat -c '%U %a' -- "$dir")" "$dir"
-# Every directory above it too: whoever may write one of them may swap the programs.
-up=$dir
-while [ "$up" != / ] && [ -n "$up" ]; do
-  up=$(dirname -- "$up")
-  printf '%s - %s\\n' "$(stat -c '%U %a' -- "$up")" "$up"
-done
-shift
-for f do
-  [ -f "$f" ] || continue
-  sum=$(sha256sum -- "$f" 2>/dev/null) || continue
-  printf '%s %s %s\\n' "$(stat -c '%U %a' -- "$f")" "\${sum%% *}" "$f"
+interface PathStat {
+  readonly owner: string;
+  readonly mode: string;
+  /** "-" for a directory. */
+  readonly sha256: string;
+}
+
+/** For each argument that exists: "owner mode sha256 path", sha256 "-" for a directory. */
+const PATH_STAT_SCRIPT = `for p do
+  if [ -d "$p" ]; then
+    printf '%s - %s\\n' "$(stat -c '%U %a' -- "$p")" "$p"
+  elif [ -f "$p" ]; then
+    sum=$(sha256sum -- "$p" 2>/dev/null) || continue
+    printf '%s %s %s\\n' "$(stat -c '%U %a' -- "$p")" "\${sum%% *}" "$p"
+  fi
 done
 exit 0`;
 
@@ -278,8 +283,7 @@ function ancestorsOf(path: string): string[] {
   return out;
 }
 
-/** "owner mode …": root's, and neither group nor others may write. */
-function ownedByRootAlone(stat: string): boolean {
-  const [owner, mode] = stat.split(' ');
-  return owner === 'root' && mode !== undefined && (Number.parseInt(mode, 8) & 0o022) === 0;
+/** Root's, and neither group nor others may write. */
+function ownedByRootAlone(stat: PathStat): boolean {
+  return stat.owner === 'root' && (Number.parseInt(stat.mode, 8) & 0o022) === 0;
 }
