@@ -1,16 +1,11 @@
-import { PanelBuilder as BarGauge } from '@grafana/grafana-foundation-sdk/bargauge';
-import {
-  BarGaugeDisplayMode,
-  StackingConfigBuilder,
-  StackingMode,
-  VizOrientation,
-} from '@grafana/grafana-foundation-sdk/common';
+import { BarGaugeDisplayMode, StackingConfigBuilder, StackingMode } from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Gauge } from '@grafana/grafana-foundation-sdk/gauge';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import {
   type Board,
+  bars,
   baseBoard,
   capacityAnnotations,
   gatewayVariable,
@@ -270,19 +265,18 @@ export function capacityHome(site: SiteConfig): Board {
 
   b.withRow(new RowBuilder('Limits').id(102));
   b.withPanel(
-    panel(new BarGauge(), {
-      id: 11,
-      title: 'Binding limit per enforcer class',
-      description: `Live sessions as a share of rated sessions, per enforcer class (${site.enforcers.map((e) => `${e.title}: ${e.kinds.join(', ')}`).join('; ')}), from the gateway_kind label: a kind no class names shows under its own name. The fullest class is the binding limit.`,
-      unit: 'percentunit',
-      w: 12,
-      h: 7,
-      queries: [prom('A', enforcerUtilization(site), '{{enforcer}}', 'instant')],
-    })
-      .reduceOptions(LAST)
-      .displayMode(BarGaugeDisplayMode.Gradient)
-      .orientation(VizOrientation.Horizontal)
-      .min(0)
+    bars(
+      {
+        id: 11,
+        title: 'Binding limit per enforcer class',
+        description: `Live sessions as a share of rated sessions, per enforcer class (${site.enforcers.map((e) => `${e.title}: ${e.kinds.join(', ')}`).join('; ')}), from the gateway_kind label: a kind no class names shows under its own name. The fullest class is the binding limit.`,
+        unit: 'percentunit',
+        w: 12,
+        h: 7,
+        queries: [prom('A', enforcerUtilization(site), '{{enforcer}}', 'instant')],
+      },
+      BarGaugeDisplayMode.Gradient,
+    )
       .max(1)
       .thresholds(usageThresholds(site)),
   );
@@ -300,7 +294,7 @@ export function capacityHome(site: SiteConfig): Board {
       .thresholds(usageThresholds(site)),
   );
   b.withPanel(
-    panel(new BarGauge(), {
+    bars({
       id: 13,
       title: 'Grants and expected peak per tier',
       description:
@@ -317,12 +311,7 @@ export function capacityHome(site: SiteConfig): Board {
           'instant',
         ),
       ],
-    })
-      .reduceOptions(LAST)
-      .displayMode(BarGaugeDisplayMode.Basic)
-      .orientation(VizOrientation.Horizontal)
-      .min(0)
-      .thresholds(usageThresholds(site, target)),
+    }).thresholds(usageThresholds(site, target)),
   );
 
   b.withRow(new RowBuilder('Alerts').id(103));

@@ -1,5 +1,6 @@
+import { PanelBuilder as BarGauge } from '@grafana/grafana-foundation-sdk/bargauge';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
-import { ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
+import { BarGaugeDisplayMode, ReduceDataOptionsBuilder, VizOrientation } from '@grafana/grafana-foundation-sdk/common';
 import {
   AnnotationQueryBuilder,
   CustomVariableBuilder,
@@ -67,6 +68,15 @@ export function panel<T extends PanelLike<T>>(builder: T, spec: PanelSpec): T {
     .height(spec.h);
   for (const q of spec.queries) b = b.withTarget(q);
   return b;
+}
+
+/** The boards' bar gauge: one horizontal bar per series, from 0, showing its last value. */
+export function bars(spec: PanelSpec, mode: BarGaugeDisplayMode = BarGaugeDisplayMode.Basic): BarGauge {
+  return panel(new BarGauge(), spec)
+    .reduceOptions(LAST)
+    .displayMode(mode)
+    .orientation(VizOrientation.Horizontal)
+    .min(0);
 }
 
 /** A PromQL query; refIds are given in order A, B, C… by the caller. */

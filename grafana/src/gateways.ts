@@ -1,10 +1,10 @@
-import { PanelBuilder as BarGauge } from '@grafana/grafana-foundation-sdk/bargauge';
-import { BarGaugeDisplayMode, VizOrientation } from '@grafana/grafana-foundation-sdk/common';
+import { BarGaugeDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import {
   type Board,
+  bars,
   baseBoard,
   gatewayKindVariable,
   gatewayVariable,
@@ -51,7 +51,7 @@ export function gateways(site: SiteConfig): Board {
       .thresholds(steps(['red', null], ['green', 1])),
   );
   b.withPanel(
-    panel(new BarGauge(), {
+    bars({
       id: 2,
       title: 'Observation age',
       description:
@@ -60,12 +60,7 @@ export function gateways(site: SiteConfig): Board {
       w: 8,
       h: 6,
       queries: [prom('A', `max by (gateway) (remote_access_observation_age_seconds{${GW}})`, '{{gateway}}', 'instant')],
-    })
-      .reduceOptions(LAST)
-      .displayMode(BarGaugeDisplayMode.Basic)
-      .orientation(VizOrientation.Horizontal)
-      .min(0)
-      .thresholds(steps(['green', null], ['orange', 60], ['red', 120])),
+    }).thresholds(steps(['green', null], ['orange', 60], ['red', 120])),
   );
   b.withPanel(
     panel(new TimeSeries(), {
@@ -112,34 +107,33 @@ or on (gateway)
 
   b.withRow(new RowBuilder('$gateway_kind').id(101).repeat('gateway_kind'));
   b.withPanel(
-    panel(new BarGauge(), {
-      id: 5,
-      title: 'Sessions against rated, per host',
-      description:
-        'Live sessions of each host of this kind as a share of its rated_sessions. Orange at 80%, red at 90% (RemoteAccessGatewayNearRated fires at 90%).',
-      unit: 'percentunit',
-      w: 12,
-      h: 7,
-      queries: [
-        prom(
-          'A',
-          `sum by (gateway) (remote_access_sessions{${GW}, ${KIND}})
+    bars(
+      {
+        id: 5,
+        title: 'Sessions against rated, per host',
+        description:
+          'Live sessions of each host of this kind as a share of its rated_sessions. Orange at 80%, red at 90% (RemoteAccessGatewayNearRated fires at 90%).',
+        unit: 'percentunit',
+        w: 12,
+        h: 7,
+        queries: [
+          prom(
+            'A',
+            `sum by (gateway) (remote_access_sessions{${GW}, ${KIND}})
 / on (gateway)
 (max by (gateway) (remote_access_capacity_rated_sessions{${GW}, ${KIND}}) > 0)`,
-          '{{gateway}}',
-          'instant',
-        ),
-      ],
-    })
-      .reduceOptions(LAST)
-      .displayMode(BarGaugeDisplayMode.Gradient)
-      .orientation(VizOrientation.Horizontal)
-      .min(0)
+            '{{gateway}}',
+            'instant',
+          ),
+        ],
+      },
+      BarGaugeDisplayMode.Gradient,
+    )
       .max(1)
       .thresholds(usageThresholds(site)),
   );
   b.withPanel(
-    panel(new BarGauge(), {
+    bars({
       id: 6,
       title: 'Sessions and rating, per host',
       description: 'Live sessions of each host of this kind on the selected tiers, beside its rated sessions.',
@@ -160,12 +154,7 @@ or on (gateway)
           'instant',
         ),
       ],
-    })
-      .reduceOptions(LAST)
-      .displayMode(BarGaugeDisplayMode.Basic)
-      .orientation(VizOrientation.Horizontal)
-      .min(0)
-      .thresholds(NEUTRAL),
+    }).thresholds(NEUTRAL),
   );
   b.withPanel(
     panel(new TimeSeries(), {

@@ -1,10 +1,9 @@
-import { PanelBuilder as BarGauge } from '@grafana/grafana-foundation-sdk/bargauge';
-import { BarGaugeDisplayMode, VizOrientation } from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import {
   type Board,
+  bars,
   baseBoard,
   gatewayVariable,
   LAST,
@@ -31,7 +30,7 @@ export function onboarding(site: SiteConfig): Board {
 
   b.withRow(new RowBuilder('Funnel').id(100));
   b.withPanel(
-    panel(new BarGauge(), {
+    bars({
       id: 1,
       title: 'Funnel per tier',
       description:
@@ -65,12 +64,7 @@ export function onboarding(site: SiteConfig): Board {
           'instant',
         ),
       ],
-    })
-      .reduceOptions(LAST)
-      .displayMode(BarGaugeDisplayMode.Basic)
-      .orientation(VizOrientation.Horizontal)
-      .min(0)
-      .thresholds(NEUTRAL),
+    }).thresholds(NEUTRAL),
   );
   b.withPanel(
     panel(new Stat(), {
@@ -125,7 +119,7 @@ sum by (tier) (remote_access_onboarding_people{stage="connected_once", ${TIER}})
 
   b.withRow(new RowBuilder('Batches and revocations').id(101));
   b.withPanel(
-    panel(new BarGauge(), {
+    bars({
       id: 4,
       title: 'Provisioning operations by system and result',
       description:
@@ -142,10 +136,6 @@ sum by (tier) (remote_access_onboarding_people{stage="connected_once", ${TIER}})
         ),
       ],
     })
-      .reduceOptions(LAST)
-      .displayMode(BarGaugeDisplayMode.Basic)
-      .orientation(VizOrientation.Horizontal)
-      .min(0)
       .thresholds(NEUTRAL)
       .overrideByRegexp('.*(fail|error).*', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }]),
   );
@@ -214,7 +204,7 @@ sum by (tier) (remote_access_onboarding_people{stage="connected_once", ${TIER}})
       .thresholds(steps(['green', null], ['orange', 2], ['red', 5])),
   );
   b.withPanel(
-    panel(new BarGauge(), {
+    bars({
       id: 8,
       title: 'Expiries ahead',
       description:
@@ -223,12 +213,7 @@ sum by (tier) (remote_access_onboarding_people{stage="connected_once", ${TIER}})
       w: 8,
       h: 6,
       queries: [prom('A', `sum by (tier) (remote_access_grants_expiring{${TIER}})`, '{{tier}}', 'instant')],
-    })
-      .reduceOptions(LAST)
-      .displayMode(BarGaugeDisplayMode.Basic)
-      .orientation(VizOrientation.Horizontal)
-      .min(0)
-      .thresholds(steps(['green', null], ['orange', 1])),
+    }).thresholds(steps(['green', null], ['orange', 1])),
   );
 
   return {
