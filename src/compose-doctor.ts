@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { withManagement } from './adapters/gateways/openvpn/management.ts';
 import { becomeOf, callArgv, hostCalls, hostCallTable, programDigest } from './adapters/host-programs/index.ts';
 import { createDirectoryProbe } from './adapters/ldap/directory-probe.ts';
-import { createSshShell, parseHostKeyPin, scanHostKey } from './adapters/ssh/ssh-shell.ts';
-import { readPrivateFile } from './compose.ts';
-import { type LoadedConfig, resolveFrom } from './config/load.ts';
+import { parseHostKeyPin, scanHostKey } from './adapters/ssh/ssh-shell.ts';
+import { openGatewayShell, readDirectoryCa } from './compose.ts';
+import type { LoadedConfig } from './config/load.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { AppError } from './core/errors.ts';
-import { Secret } from './core/secret.ts';
 import type { RemoteShell } from './ports.ts';
 import type { DoctorDeps, DoctorHost } from './services/doctor/ports.ts';
 
@@ -17,17 +15,7 @@ const DOCTOR_CONNECT_TIMEOUT_MS = 10_000;
 /** The real directory and hosts for `rac doctor`, from config. Nothing is connected until a check runs. */
 export function composeDoctor(loaded: LoadedConfig): DoctorDeps & { close(): Promise<void> } {
   const { config, baseDir } = loaded;
-  let ca: Buffer | undefined;
-  if (config.directory.ca_file !== undefined) {
-    const file = resolveFrom(baseDir, config.directory.ca_file);
-    try {
-      ca = readFileSync(file);
-    } catch (err) {
-      throw new AppError('RAC_CONFIG_INVALID', `directory.ca_file: cannot read ${file}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  }
+  const ca = readDirectoryCa(loaded);
   const directory = createDirectoryProbe({
     url: config.directory.url,
     bindDn: config.directory.bind_dn,
@@ -54,33 +42,9 @@ function doctorHost(gateway: GatewayConfig, baseDir: string, agentSocket: string
   let shell: RemoteShell | null = null;
   const open = (): RemoteShell => {
     if (shell !== null) return shell;
-    if (ssh.host_key === undefined) throw new AppError('RAC_CONFIG_INVALID', `${gateway.name}: no pinned host key`);
-    const privateKey =
-      ssh.private_key_file === undefined
-        ? undefined
-        : readPrivateFile(gateway, 'ssh.private_key_file', resolveFrom(baseDir, ssh.private_key_file));
-    const passphrase =
-      ssh.passphrase_file === undefined
-        ? undefined
-        : new Secret(
-            readPrivateFile(gateway, 'ssh.passphrase_file', resolveFrom(baseDir, ssh.passphrase_file))
-              .reveal()
-              .replace(/\r?\n$/, ''),
-          );
-    shell = createSshShell({
-      name: gateway.name,
-      host: ssh.host,
-      port: ssh.port,
-      user: ssh.user,
-      privateKey,
-      passphrase,
-      agent: ssh.agent ? agentSocket : undefined,
-      hostKey: ssh.host_key,
-      connectTimeoutMs: timeoutMs,
-      defaultTimeoutMs: ssh.timeout_ms,
-      concurrency: ssh.concurrency,
-    });
-    return shell;
+    const opened = openGatewayShell(gateway, baseDir, agentSocket);
+    shell = opened;
+    return opened;
   };
   return {
     gateway,

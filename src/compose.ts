@@ -14,7 +14,7 @@ import type { GatewayConfig, OpenVpnConfig, ProxyConfig, WireGuardConfig } from 
 import { AppError } from './core/errors.ts';
 import type { Policy } from './core/policy.ts';
 import { Secret } from './core/secret.ts';
-import type { Clock, GatewayDriver, Logger, Store } from './ports.ts';
+import type { Clock, GatewayDriver, Logger, RemoteShell, Store } from './ports.ts';
 import { currentCapacityLimit } from './services/capacity-limit.ts';
 import type { ServiceDeps } from './services/deps.ts';
 
@@ -37,17 +37,7 @@ export function composeServices(
   const { config, baseDir } = loaded;
   const logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
   for (const warning of loaded.warnings) logger.warn({}, warning);
-  let ca: Buffer | undefined;
-  if (config.directory.ca_file !== undefined) {
-    const file = resolveFrom(baseDir, config.directory.ca_file);
-    try {
-      ca = readFileSync(file);
-    } catch (err) {
-      throw new AppError('RAC_CONFIG_INVALID', `directory.ca_file: cannot read ${file}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  }
+  const ca = readDirectoryCa(loaded);
   const directory = createLdapDirectory({
     url: config.directory.url,
     bindDn: config.directory.bind_dn,
@@ -92,6 +82,65 @@ export function composeServices(
   };
 }
 
+/** The CA that signed the directory's certificate (directory.ca_file), if one is configured. */
+export function readDirectoryCa({ config, baseDir }: LoadedConfig): Buffer | undefined {
+  if (config.directory.ca_file === undefined) return undefined;
+  const file = resolveFrom(baseDir, config.directory.ca_file);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new AppError('RAC_CONFIG_INVALID', `directory.ca_file: cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * A host's SSH connection as configured: its client key (or ssh-agent), the pinned host key, the
+ * time limits. Nothing is connected until the first call.
+ */
+export function openGatewayShell(
+  gateway: GatewayConfig,
+  baseDir: string,
+  agentSocket: string | undefined,
+): RemoteShell & AsyncDisposable {
+  const { ssh } = gateway;
+  const privateKey =
+    ssh.private_key_file === undefined
+      ? undefined
+      : readPrivateFile(gateway, 'ssh.private_key_file', resolveFrom(baseDir, ssh.private_key_file));
+  const passphrase =
+    ssh.passphrase_file === undefined
+      ? undefined
+      : new Secret(
+          readPrivateFile(gateway, 'ssh.passphrase_file', resolveFrom(baseDir, ssh.passphrase_file))
+            .reveal()
+            .replace(/\r?\n$/, ''),
+        );
+  if (ssh.host_key === undefined) {
+    throw new AppError(
+      'RAC_CONFIG_INVALID',
+      `gateways ${gateway.name}: ssh.host_key is missing (rac trust ${gateway.name})`,
+    );
+  }
+  return createSshShell({
+    name: gateway.name,
+    host: ssh.host,
+    port: ssh.port,
+    user: ssh.user,
+    privateKey,
+    passphrase,
+    agent: ssh.agent ? agentSocket : undefined,
+    hostKey: ssh.host_key,
+    connectTimeoutMs: Math.min(ssh.timeout_ms, SSH_CONNECT_TIMEOUT_MS),
+    defaultTimeoutMs: ssh.timeout_ms,
+    concurrency: ssh.concurrency,
+  });
+}
+
+/** TCP connect, handshake and authentication of a host: a dead host must not hold a command long. */
+const SSH_CONNECT_TIMEOUT_MS = 10_000;
+
 /** One driver per configured host, over its own SSH connection with the pinned host key. */
 function createGatewayDriver(
   gateway: GatewayConfig,
@@ -100,37 +149,7 @@ function createGatewayDriver(
   agentSocket: string | undefined,
   bastionLogin: 'jump-only' | 'shell',
 ): GatewayDriver {
-  const privateKey =
-    gateway.ssh.private_key_file === undefined
-      ? undefined
-      : readPrivateFile(gateway, 'ssh.private_key_file', resolveFrom(baseDir, gateway.ssh.private_key_file));
-  const passphrase =
-    gateway.ssh.passphrase_file === undefined
-      ? undefined
-      : new Secret(
-          readPrivateFile(gateway, 'ssh.passphrase_file', resolveFrom(baseDir, gateway.ssh.passphrase_file))
-            .reveal()
-            .replace(/\r?\n$/, ''),
-        );
-  if (gateway.ssh.host_key === undefined) {
-    throw new AppError(
-      'RAC_CONFIG_INVALID',
-      `gateways ${gateway.name}: ssh.host_key is missing (rac trust ${gateway.name})`,
-    );
-  }
-  const shell = createSshShell({
-    name: gateway.name,
-    host: gateway.ssh.host,
-    port: gateway.ssh.port,
-    user: gateway.ssh.user,
-    privateKey,
-    passphrase,
-    agent: gateway.ssh.agent ? agentSocket : undefined,
-    hostKey: gateway.ssh.host_key,
-    connectTimeoutMs: Math.min(gateway.ssh.timeout_ms, 10_000),
-    defaultTimeoutMs: gateway.ssh.timeout_ms,
-    concurrency: gateway.ssh.concurrency,
-  });
+  const shell = openGatewayShell(gateway, baseDir, agentSocket);
   const become = becomeOf(gateway);
   switch (gateway.kind) {
     case 'openvpn':
@@ -177,7 +196,7 @@ function listOf(value: string | readonly string[]): readonly string[] {
 }
 
 /** A key or passphrase file, refused when group or others may read it (as ssh refuses a key). */
-export function readPrivateFile(gateway: GatewayConfig, key: string, file: string): Secret {
+function readPrivateFile(gateway: GatewayConfig, key: string, file: string): Secret {
   try {
     const mode = statSync(file).mode;
     if ((mode & 0o077) !== 0)
